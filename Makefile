@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` (the local default, end to end) and `make test`.
+# Both install what they need first: the Python venv, the Maven jars, the Pulumi CLI.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test setup lint bench clean
+
+run: setup
+	$(PY) -m localrun
+
+test: setup lint
+	$(PY) -m pytest
+
+setup: $(VENV)/.requirements-installed
+	$(PY) -m localkafka build
+	tools/pulumi/build.sh >/dev/null
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+bench: setup
+	$(PY) -m bench
+
+$(VENV)/.requirements-installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+clean:
+	-$(PY) -m localkafka down
+	rm -rf .cache .local .pulumi-state

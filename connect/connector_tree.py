@@ -1,0 +1,269 @@
+"""Load `connectors/<env>/<destination>/<source>/*.json` into complete connector configs.
+
+Layout of one source folder:
+- `_source.json` (optional): `{"config": {...}}` shared by every connector of that source, such
+  as the replication policy's renames (source and checkpoint connectors must agree on it).
+- every other `*.json`: `{"config": {...}, "name": "...", "state": "running|paused|stopped"}`;
+  the file name (without .json) is the connector name unless `name` is set.
+
+Connection settings (`source.cluster.*`, `target.cluster.*`, the cluster aliases) are rendered
+from the stack's cluster definitions, so connector files cannot drift from the stack or carry
+credentials. Every problem in the tree is collected, and none is declared until all are fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connect.cluster_connection import ClusterEndpoint, client_properties
+from connect.connector_defaults import CONNECTOR_CLASSES, MIRROR_PACKAGE, connector_defaults
+
+SHARED_FILE = "_source.json"
+STATES = ("running", "paused", "stopped")
+CONNECTOR_FILE_KEYS = {"name", "state", "config"}
+SHARED_FILE_KEYS = {"config"}
+# Connect accepts almost any name in a URL path, but these keep names readable and safe in logs.
+CONNECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+# A value under one of these key endings is a credential: it must be a config-provider reference.
+SECRET_KEY = re.compile(r"(password|secret|jaas\.config|credentials?|token|api\.key)$", re.IGNORECASE)
+PROVIDER_REFERENCE = re.compile(r"^\$\{[a-z]+:[^}]*\}$")
+# Set from the stack's cluster definitions; a connector file that sets them is refused.
+STACK_OWNED = re.compile(r"^(source|target)\.cluster\.")
+STACK_OWNED_KEYS = {"name", "connector.class.alias"}
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    name: str
+    config: dict[str, str]
+    state: str
+    source_file: str
+    source_cluster: str
+
+
+@dataclass
+class ConnectorTree:
+    connectors: list[ConnectorSpec] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ConnectorTreeError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid connector files:\n" + "\n".join(f"  - {problem}" for problem in problems))
+
+
+@dataclass(frozen=True)
+class TreeContext:
+    """What the stack says about the tree: its env, its clusters and how clients reach them."""
+
+    root: Path
+    env: str
+    destination: ClusterEndpoint
+    sources: Mapping[str, ClusterEndpoint]
+    secrets_dir: str
+    replication_factor: int
+    exactly_once: bool
+    # Paths in messages are shown relative to this folder (the Pulumi project).
+    display_root: Path
+
+    def show(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.display_root))
+        except ValueError:
+            return str(path)
+
+
+def load_connector_tree(context: TreeContext) -> ConnectorTree:
+    problems: list[str] = []
+    tree = ConnectorTree()
+    env_dir = context.root / context.env
+    if not env_dir.is_dir():
+        raise ConnectorTreeError(
+            [f"{context.show(env_dir)}: folder missing; stack env {context.env!r} keeps its connectors there"]
+        )
+
+    for destination_dir in sorted(env_dir.iterdir()):
+        if destination_dir.name.startswith("."):
+            continue
+        if not destination_dir.is_dir():
+            problems.append(
+                f"{context.show(destination_dir)}: expected only destination folders in {context.show(env_dir)}"
+            )
+        elif destination_dir.name != context.destination.name:
+            problems.append(
+                f"{context.show(destination_dir)}: the stack has no destination {destination_dir.name!r} "
+                f"(its destination is {context.destination.name!r}, config key destination.name)"
+            )
+        else:
+            for source_dir in sorted(destination_dir.iterdir()):
+                if source_dir.name.startswith("."):
+                    continue
+                if not source_dir.is_dir():
+                    problems.append(
+                        f"{context.show(source_dir)}: expected only source folders in {context.show(destination_dir)}"
+                    )
+                elif source_dir.name not in context.sources:
+                    problems.append(
+                        f"{context.show(source_dir)}: the stack has no source {source_dir.name!r} "
+                        f"(config key sources has {sorted(context.sources)})"
+                    )
+                else:
+                    _load_source_folder(context, source_dir, tree, problems)
+
+    seen: dict[str, ConnectorSpec] = {}
+    for spec in tree.connectors:
+        if spec.name in seen:
+            problems.append(
+                f"{spec.source_file}: connector name {spec.name!r} is already used by {seen[spec.name].source_file}"
+            )
+        seen.setdefault(spec.name, spec)
+    if problems:
+        raise ConnectorTreeError(problems)
+    tree.connectors.sort(key=lambda spec: spec.name)
+    return tree
+
+
+def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree, problems: list[str]) -> None:
+    shared: dict[str, str] = {}
+    shared_file = folder / SHARED_FILE
+    if shared_file.exists():
+        document = _read_json(shared_file, SHARED_FILE_KEYS, context, problems)
+        if document is not None:
+            shared = _config(document, shared_file, context, problems)
+
+    source = context.sources[folder.name]
+    policies: dict[str, dict[str, str]] = {}
+    files = sorted(path for path in folder.iterdir() if path.suffix == ".json" and path.name != SHARED_FILE)
+    if not files:
+        tree.warnings.append(f"{context.show(folder)}: no connector files")
+    for path in files:
+        document = _read_json(path, CONNECTOR_FILE_KEYS, context, problems)
+        if document is None:
+            continue
+        own = _config(document, path, context, problems)
+        spec = _connector(context, source, path, document, {**shared, **own}, problems)
+        if spec is not None:
+            tree.connectors.append(spec)
+            if spec.config["connector.class"] != CONNECTOR_CLASSES[2]:
+                policies[context.show(path)] = {
+                    k: v for k, v in spec.config.items() if k.startswith("replication.policy.")
+                }
+
+    distinct = {json.dumps(policy, sort_keys=True) for policy in policies.values()}
+    if len(distinct) > 1:
+        listing = "; ".join(f"{file}: {policy}" for file, policy in policies.items())
+        problems.append(
+            f"{context.show(folder)}: connectors of one source must share one replication policy, or the "
+            f"checkpoint connector cannot translate offsets; put replication.policy.* in {SHARED_FILE} ({listing})"
+        )
+
+
+def _connector(
+    context: TreeContext,
+    source: ClusterEndpoint,
+    path: Path,
+    document: dict[str, Any],
+    config: dict[str, str],
+    problems: list[str],
+) -> ConnectorSpec | None:
+    where = context.show(path)
+    before = len(problems)
+    name = document.get("name", path.stem)
+    if not isinstance(name, str) or not CONNECTOR_NAME.match(name):
+        problems.append(f"{where}: name {name!r} must match {CONNECTOR_NAME.pattern}")
+    state = document.get("state", "running")
+    if state not in STATES:
+        problems.append(f"{where}: state {state!r} must be one of {', '.join(STATES)}")
+
+    connector_class = config.get("connector.class", "")
+    if "." not in connector_class and connector_class:
+        connector_class = f"{MIRROR_PACKAGE}.{connector_class}"
+    if not connector_class:
+        problems.append(f"{where}: config.connector.class is required (one of {_short(CONNECTOR_CLASSES)})")
+    elif connector_class not in CONNECTOR_CLASSES:
+        problems.append(
+            f"{where}: config.connector.class {config['connector.class']!r} is not a MirrorMaker 2 connector "
+            f"(expected one of {_short(CONNECTOR_CLASSES)})"
+        )
+
+    for key, value in config.items():
+        if STACK_OWNED.match(key) or key in STACK_OWNED_KEYS:
+            problems.append(
+                f"{where}: config.{key} is set by the stack from its cluster definitions "
+                f"(sources.{source.name}, destination); remove it from the file"
+            )
+        elif SECRET_KEY.search(key) and not PROVIDER_REFERENCE.match(value):
+            problems.append(
+                f"{where}: config.{key} holds a plaintext secret; put the value in a secret file and "
+                f'reference it, e.g. "${{file:{context.secrets_dir}/<file>.properties:{key}}}"'
+            )
+    if len(problems) > before:
+        return None
+
+    full = connector_defaults(
+        connector_class, replication_factor=context.replication_factor, exactly_once=context.exactly_once
+    )
+    full |= config
+    full["connector.class"] = connector_class
+    full["source.cluster.alias"] = source.name
+    full["target.cluster.alias"] = context.destination.name
+    for prefix, endpoint in (("source.cluster.", source), ("target.cluster.", context.destination)):
+        for key, value in client_properties(endpoint, context.secrets_dir).items():
+            full[prefix + key] = value
+    return ConnectorSpec(
+        name=str(name),
+        config=dict(sorted(full.items())),
+        state=str(state),
+        source_file=where,
+        source_cluster=source.name,
+    )
+
+
+def _read_json(path: Path, allowed: set[str], context: TreeContext, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        problems.append(
+            f"{context.show(path)}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        )
+        return None
+    except UnicodeDecodeError:
+        problems.append(f"{context.show(path)}: not UTF-8 text")
+        return None
+    if not isinstance(document, dict):
+        problems.append(f"{context.show(path)}: expected a JSON object with keys {sorted(allowed)}")
+        return None
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        problems.append(f"{context.show(path)}: unknown keys {unknown}; expected only {sorted(allowed)}")
+        return None
+    return document
+
+
+def _config(document: dict[str, Any], path: Path, context: TreeContext, problems: list[str]) -> dict[str, str]:
+    """The `config` object as Connect stores it: every value a string."""
+    raw = document.get("config", {})
+    if not isinstance(raw, dict):
+        problems.append(f"{context.show(path)}: config must be a JSON object of strings, numbers or booleans")
+        return {}
+    config = {}
+    for key, value in raw.items():
+        if isinstance(value, bool):
+            config[key] = "true" if value else "false"
+        elif isinstance(value, int | float | str):
+            config[key] = str(value)
+        else:
+            problems.append(
+                f"{context.show(path)}: config.{key} must be a string, number or boolean, got {type(value).__name__}"
+            )
+    return config
+
+
+def _short(classes: tuple[str, ...]) -> str:
+    return ", ".join(name.rsplit(".", 1)[1] for name in classes)

@@ -1,0 +1,111 @@
+"""A single-node KRaft Kafka cluster (broker and controller in one JVM)."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import uuid
+from pathlib import Path
+
+from localkafka import processes
+from localkafka.jars import RuntimeJars
+from localkafka.paths import WORKER_CONFIG_DIR
+from localkafka.state import BrokerState, Credential, write_secret
+
+HEAP = ["-Xms128m", "-Xmx512m"]
+PLAIN_LOGIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
+
+
+def new_cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def broker_dir(runtime_dir: Path, broker: BrokerState) -> Path:
+    return runtime_dir / broker.name
+
+
+def server_properties(
+    runtime_dir: Path, broker: BrokerState, users: dict[str, Credential], admin: Credential | None
+) -> str:
+    listener = "SASL_PLAINTEXT" if broker.auth_mode == "plain" else "PLAINTEXT"
+    lines = [
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.bootstrap.servers=127.0.0.1:{broker.controller_port}",
+        f"listeners={listener}://127.0.0.1:{broker.port},CONTROLLER://127.0.0.1:{broker.controller_port}",
+        f"advertised.listeners={listener}://127.0.0.1:{broker.port}",
+        "controller.listener.names=CONTROLLER",
+        f"inter.broker.listener.name={listener}",
+        f"listener.security.protocol.map={listener}:{listener},CONTROLLER:PLAINTEXT",
+        f"log.dirs={broker_dir(runtime_dir, broker) / 'data'}",
+        # One broker: every internal topic has one replica.
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=10",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "transaction.state.log.num.partitions=10",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        # As on MSK: topics are created on purpose, by MirrorMaker 2 or by a test.
+        "auto.create.topics.enable=false",
+        "log.segment.bytes=268435456",
+    ]
+    if broker.auth_mode == "plain":
+        assert admin is not None
+        accounts = " ".join(f'user_{c.username}="{c.password}"' for c in users.values())
+        lines += [
+            "sasl.enabled.mechanisms=PLAIN",
+            "sasl.mechanism.inter.broker.protocol=PLAIN",
+            f"listener.name.sasl_plaintext.plain.sasl.jaas.config={PLAIN_LOGIN_MODULE} required "
+            f'username="{admin.username}" password="{admin.password}" {accounts};',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def prepare(
+    runtime_dir: Path, broker: BrokerState, jars: RuntimeJars, users: dict[str, Credential], admin: Credential | None
+) -> Path:
+    """Write server.properties (owner-only: it holds the SASL users) and format the storage once."""
+    folder = broker_dir(runtime_dir, broker)
+    properties = folder / "server.properties"
+    write_secret(properties, server_properties(runtime_dir, broker, users, admin))
+    if not (folder / "data" / "meta.properties").exists():
+        command = [
+            "java",
+            *HEAP,
+            f"-Dlog4j2.configurationFile={WORKER_CONFIG_DIR / 'log4j2.properties'}",
+            "-cp",
+            jars.classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            broker.cluster_id,
+            "-c",
+            str(properties),
+            "--standalone",
+        ]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"formatting {broker.name} storage failed: {result.stdout}{result.stderr}")
+    return properties
+
+
+def start(runtime_dir: Path, broker: BrokerState, jars: RuntimeJars) -> int:
+    folder = broker_dir(runtime_dir, broker)
+    command = [
+        "java",
+        *HEAP,
+        "-XX:+UseG1GC",
+        "-XX:+ExitOnOutOfMemoryError",
+        f"-Dlog4j2.configurationFile={WORKER_CONFIG_DIR / 'log4j2.properties'}",
+        "-cp",
+        jars.classpath,
+        "kafka.Kafka",
+        str(folder / "server.properties"),
+    ]
+    return processes.start(command, folder / "broker.log")
+
+
+def marker(runtime_dir: Path, broker: BrokerState) -> str:
+    return str(broker_dir(runtime_dir, broker) / "server.properties")

@@ -1,0 +1,77 @@
+"""What the Connect workers did, read from their logs: REST requests and connector restarts.
+
+Connect logs every REST request it serves (`"PUT /connectors/x/config HTTP/1.1" 200`) and every
+connector stop. Counting those lines measures what a client really did to the workers, whichever
+process made the calls (the Pulumi engine's provider host, a script, a test).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from localkafka.state import RuntimeState
+from localkafka.worker import log_file
+
+REQUEST = re.compile(r'"(?P<verb>GET|POST|PUT|DELETE|PATCH) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
+STOPPING_CONNECTOR = re.compile(r"Stopping connector (?P<name>\S+) \(org\.apache\.kafka\.connect\.runtime\.Worker\)")
+WRITE_VERBS = ("POST", "PUT", "DELETE", "PATCH")
+# Calls the workers make to each other (task configs to the leader, exactly-once fencing).
+INTERNAL = re.compile(r"^(POST /connectors/[^/]+/tasks|PUT /connectors/[^/]+/fence)$")
+
+
+@dataclass(frozen=True)
+class Request:
+    verb: str
+    path: str
+    status: int
+
+    @property
+    def is_internal(self) -> bool:
+        return bool(INTERNAL.match(f"{self.verb} {self.path}"))
+
+    @property
+    def is_write(self) -> bool:
+        """A client's change to the cluster; validation is a PUT that changes nothing."""
+        return self.verb in WRITE_VERBS and not self.is_internal and not self.path.endswith("/config/validate")
+
+
+@dataclass(frozen=True)
+class LogMark:
+    offsets: dict[str, int]
+
+
+class ConnectLog:
+    """Everything the workers logged after a mark."""
+
+    def __init__(self, state: RuntimeState) -> None:
+        self._files = [log_file(state, worker) for worker in state.workers]
+
+    def mark(self) -> LogMark:
+        return LogMark({str(path): _size(path) for path in self._files})
+
+    def lines_since(self, mark: LogMark) -> list[str]:
+        lines: list[str] = []
+        for path in self._files:
+            start = mark.offsets.get(str(path), 0)
+            if path.exists():
+                with open(path, "rb") as handle:
+                    handle.seek(start)
+                    lines += handle.read().decode(errors="replace").splitlines()
+        return lines
+
+    def requests_since(self, mark: LogMark) -> list[Request]:
+        found = (REQUEST.search(line) for line in self.lines_since(mark))
+        return [Request(m["verb"], m["path"], int(m["status"])) for m in found if m]
+
+    def writes_since(self, mark: LogMark) -> list[Request]:
+        return [request for request in self.requests_since(mark) if request.is_write]
+
+    def connector_stops_since(self, mark: LogMark) -> list[str]:
+        found = (STOPPING_CONNECTOR.search(line) for line in self.lines_since(mark))
+        return [m["name"] for m in found if m]
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0

@@ -1,0 +1,64 @@
+"""A Kafka Connect worker, configured and started exactly as in the container image."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from components.container import REST_JAAS_FILE
+from connect.cluster_connection import ClusterEndpoint
+from connect.worker_properties import WorkerSettings, render_worker_properties
+from localkafka import processes
+from localkafka.jars import RuntimeJars
+from localkafka.paths import ENTRYPOINT, WORKER_CONFIG_DIR
+from localkafka.state import RuntimeState, WorkerState
+from stackconfig.models import PlaintextAuth
+
+DEFAULT_HEAP = "-Xms256m -Xmx768m"
+# Short, so that fault tests see a dead worker's tasks move within seconds (EKS default: 60 s).
+LOCAL_REBALANCE_DELAY_MS = 5_000
+
+
+def worker_dir(state: RuntimeState, worker: WorkerState) -> Path:
+    return Path(state.runtime_dir) / f"worker-{worker.index}"
+
+
+def worker_settings(state: RuntimeState, worker: WorkerState) -> WorkerSettings:
+    destination = state.brokers["destination"]
+    return WorkerSettings(
+        group_id=state.group_id,
+        destination=ClusterEndpoint("destination", destination.bootstrap_servers, PlaintextAuth(mode="plaintext")),
+        replication_factor=1,
+        rest_bind_host="127.0.0.1",
+        rest_port=worker.rest_port,
+        rest_advertised_host="127.0.0.1",
+        secrets_dir=str(state.secrets_dir),
+        exactly_once=state.exactly_once,
+        rebalance_delay_ms=LOCAL_REBALANCE_DELAY_MS,
+    )
+
+
+def start(state: RuntimeState, worker: WorkerState, jars: RuntimeJars) -> int:
+    folder = worker_dir(state, worker)
+    folder.mkdir(parents=True, exist_ok=True)
+    properties = folder / "connect-distributed.properties"
+    properties.write_text(render_worker_properties(worker_settings(state, worker)))
+    env = {
+        "MM2_LIBS_DIR": str(jars.libs_dir),
+        "MM2_JMX_AGENT_JAR": str(jars.jmx_agent),
+        "MM2_CONFIG_DIR": str(WORKER_CONFIG_DIR),
+        "MM2_JMX_EXPORTER_PORT": str(worker.jmx_port),
+        "MM2_REST_JAAS_CONFIG": str(state.secrets_dir / REST_JAAS_FILE),
+        "MM2_HEAP_OPTS": os.environ.get("MM2_LOCAL_WORKER_HEAP", DEFAULT_HEAP),
+        "MM2_TMP_DIR": str(folder),
+    }
+    # The properties path is an argument so that it marks the process before and after `exec java`.
+    return processes.start(["bash", str(ENTRYPOINT), str(properties)], folder / "worker.log", env)
+
+
+def marker(state: RuntimeState, worker: WorkerState) -> str:
+    return str(worker_dir(state, worker) / "connect-distributed.properties")
+
+
+def log_file(state: RuntimeState, worker: WorkerState) -> Path:
+    return worker_dir(state, worker) / "worker.log"

@@ -1,0 +1,408 @@
+"""The `Connector` dynamic resource: one Kafka Connect connector, kept as its JSON file declares.
+
+The provider is pickled into the Pulumi state and re-imported by the engine's dynamic-provider
+host, so this module has no import-time side effects and the provider holds no client: each
+method builds its own `ConnectClient` from the resource's inputs.
+
+Inputs (all plain JSON):
+    connector_name   the connector's name in Connect (changing it replaces the resource)
+    config           the full config, string to string, as Connect stores it
+    state            running | paused | stopped
+    source_file      the JSON file it came from, for messages
+    connect          how to reach Connect: {url} or {kubernetes: {namespace, selector, port}},
+                     plus username, timeout_seconds, deadline_seconds
+    connect_password basic-auth password (a secret; also kept secret in the outputs)
+    kubeconfig       for port-forwarding to a worker pod (a secret), or ""
+Outputs: the inputs plus connector_state, tasks [{id, state, worker_id}], task_count, worker_id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from connect.connector_defaults import CONNECTOR_CLASSES
+from connect.rest import ConnectClient, ConnectEndpoint, ConnectError, ConnectorAlreadyExists
+
+STATES = ("running", "paused", "stopped")
+CONNECT_STATES = {"running": "RUNNING", "paused": "PAUSED", "stopped": "STOPPED"}
+INPUT_KEYS = ("connector_name", "config", "state", "source_file", "connect", "connect_password", "kubeconfig")
+SECRET_KEYS = ["connect_password", "kubeconfig"]
+# Sentinel the engine uses for values not known during a preview.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+POLL_SECONDS = 0.5
+FAILED_CONFIRM_SECONDS = 3.0
+ZERO_TASKS_GRACE_SECONDS = 5.0
+
+
+class ConnectorStateError(Exception):
+    """The connector did not reach its declared state; the message carries Connect's task trace."""
+
+
+def normalise(config: Mapping[str, Any] | None) -> dict[str, str]:
+    """A config as Connect returns it, reduced to what the files declare.
+
+    Connect returns every value as a string and adds `name` and `__internal.*` keys: comparing
+    without this would show a change on every preview and restart connectors for nothing.
+    """
+    if not config:
+        return {}
+    result = {}
+    for key, value in config.items():
+        if key == "name" or key.startswith("__internal"):
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        result[str(key)] = str(value)
+    return result
+
+
+def changed_keys(desired: Mapping[str, str], live: Mapping[str, str]) -> list[str]:
+    return sorted(key for key in set(desired) | set(live) if desired.get(key) != live.get(key))
+
+
+class ConnectorProvider(ResourceProvider):
+    # --- check: catch bad input before anything is written ------------------------------------
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = []
+        where = news.get("source_file") or news.get("connector_name") or "connector"
+        config = news.get("config")
+        if not isinstance(news.get("connector_name"), str) or not news.get("connector_name"):
+            failures.append(CheckFailure("connector_name", f"{where}: connector_name must be a non-empty string"))
+        if news.get("state") not in (*STATES, UNKNOWN):
+            failures.append(
+                CheckFailure("state", f"{where}: state must be one of {', '.join(STATES)}, got {news.get('state')!r}")
+            )
+        if not isinstance(config, dict):
+            failures.append(CheckFailure("config", f"{where}: config must be an object of strings"))
+        else:
+            bad = sorted(key for key, value in config.items() if not isinstance(value, str))
+            if bad:
+                failures.append(CheckFailure("config", f"{where}: config values must be strings: {bad}"))
+            connector_class = config.get("connector.class")
+            if connector_class not in (*CONNECTOR_CLASSES, UNKNOWN):
+                failures.append(CheckFailure("config", f"{where}: unknown connector.class {connector_class!r}"))
+            # An unchanged config was validated when it was applied: no need to ask Connect again.
+            unchanged = isinstance(olds.get("config"), dict) and not changed_keys(
+                normalise(olds["config"]), normalise(config)
+            )
+            if not failures and not unchanged and not _has_unknowns(news):
+                failures += _validate_with_connect(news, where)
+        return CheckResult(news, failures)
+
+    # --- diff: compare string maps; consult the live connector when nothing was edited --------
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if olds.get("connector_name") != news.get("connector_name"):
+            return DiffResult(changes=True, replaces=["connector_name"], delete_before_replace=True)
+        if _has_unknowns(news):
+            return DiffResult(changes=True)
+        edited = [key for key in INPUT_KEYS if key != "config" and olds.get(key) != news.get(key)]
+        if changed_keys(normalise(news.get("config")), normalise(olds.get("config"))):
+            edited.append("config")
+        if edited:
+            return DiffResult(changes=True)
+        # Nothing was edited: still converge if the connector drifted, vanished or has failed tasks,
+        # so that `pulumi up` repairs what someone changed by hand even without a refresh.
+        return DiffResult(changes=_live_drift(news))
+
+    # --- create, update, read, delete ----------------------------------------------------------
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        name = props["connector_name"]
+        desired = normalise(props["config"])
+        with _client(props) as client:
+            live = client.connector_config(name)
+            if live is None:
+                try:
+                    client.create_connector(name, desired, initial_state=props["state"])
+                except ConnectorAlreadyExists:
+                    live = client.connector_config(name)  # created by a retry of our own timed-out POST
+            if live is not None:
+                differing = changed_keys(desired, normalise(live))
+                if differing:
+                    raise ConnectError(
+                        "POST",
+                        "/connectors",
+                        409,
+                        f"a connector named {name!r} already exists with a different config "
+                        f"(keys {differing}); delete or rename it, or rename the file {props['source_file']}",
+                        name,
+                    )
+                # Adopt it: same config, e.g. created by an earlier run that timed out after the POST.
+                _apply_state(client, name, props["state"])
+            outputs = _converge(client, props)
+        return CreateResult(id_=name, outs=outputs)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        name = news["connector_name"]
+        desired = normalise(news["config"])
+        expected_tasks = None
+        with _client(news) as client:
+            live = client.connector_config(name)
+            if live is None:  # deleted out of band
+                client.create_connector(name, desired, initial_state=news["state"])
+            else:
+                if changed_keys(desired, normalise(live)):
+                    client.put_connector_config(name, desired)
+                    expected_tasks = _wait_for_task_configs(client, news)
+                _apply_state(client, name, news["state"])
+            outputs = _converge(client, news, expected_tasks)
+        return UpdateResult(outs=outputs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        name = props.get("connector_name") or id_
+        with _client(props) as client:
+            live = client.connector_config(name)
+            status = client.connector_status(name) if live is not None else None
+        if live is None or status is None:
+            return ReadResult(id_=None, outs={})  # deleted out of band: gone from the state
+        outputs = {
+            **_inputs(props),
+            "config": normalise(live),
+            "state": _declared_state(status),
+            **_status_outputs(status),
+        }
+        return ReadResult(id_=id_, outs=outputs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with _client(props) as client:
+            client.delete_connector(props.get("connector_name") or id_)
+
+
+class Connector(Resource):
+    """One connector file, registered through the Kafka Connect REST API."""
+
+    connector_state: pulumi.Output[str]
+    task_count: pulumi.Output[int]
+    tasks: pulumi.Output[list[dict[str, Any]]]
+    worker_id: pulumi.Output[str]
+
+    def __init__(
+        self, resource_name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        secrets = pulumi.ResourceOptions(additional_secret_outputs=SECRET_KEYS)
+        outputs = {"connector_state": None, "task_count": None, "tasks": None, "worker_id": None}
+        super().__init__(
+            ConnectorProvider(), resource_name, {**props, **outputs}, pulumi.ResourceOptions.merge(opts, secrets)
+        )
+
+
+# --- Helpers: every one builds what it needs from the props it is given ---------------------
+
+
+@contextmanager
+def _client(props: Mapping[str, Any]) -> Iterator[ConnectClient]:
+    connect = props["connect"]
+    with _connect_url(props) as url:
+        endpoint = ConnectEndpoint(
+            url=url,
+            username=connect.get("username") or None,
+            password=props.get("connect_password") or None,
+            ca_file=connect.get("ca_file") or None,
+            timeout_seconds=float(connect.get("timeout_seconds", 10)),
+            deadline_seconds=float(connect.get("deadline_seconds", 60)),
+        )
+        with ConnectClient(endpoint) as client:
+            yield client
+
+
+@contextmanager
+def _connect_url(props: Mapping[str, Any]) -> Iterator[str]:
+    connect = props["connect"]
+    if connect.get("url"):
+        yield connect["url"]
+        return
+    # Imported here: only EKS stacks without a Connect URL need the Kubernetes client.
+    from connect.port_forward import forwarded_url
+
+    kubernetes = connect["kubernetes"]
+    yield forwarded_url(props["kubeconfig"], kubernetes["namespace"], kubernetes["selector"], int(kubernetes["port"]))
+
+
+def _validate_with_connect(news: Mapping[str, Any], where: str) -> list[CheckFailure]:
+    """Connect's own per-key validation, when the worker can be reached; silent when it cannot."""
+    config = normalise(news["config"])
+    try:
+        props = {**news, "connect": {**news["connect"], "deadline_seconds": 10}}
+        with _client(props) as client:
+            result = client.validate(config["connector.class"], {**config, "name": news["connector_name"]})
+    except ConnectError:
+        return []  # unreachable (a preview without access): create/update will report it
+    failures = []
+    for entry in result.get("configs", []):
+        value = entry.get("value", {})
+        for error in value.get("errors", []):
+            key = value.get("name", "?")
+            failures.append(CheckFailure("config", f"{where}: config.{key}: {error}"))
+    return failures
+
+
+def _live_drift(props: Mapping[str, Any]) -> bool:
+    try:
+        with _client({**props, "connect": {**props["connect"], "deadline_seconds": 10}}) as client:
+            name = props["connector_name"]
+            live = client.connector_config(name)
+            if live is None or changed_keys(normalise(props["config"]), normalise(live)):
+                return True
+            status = client.connector_status(name)
+    except ConnectError:
+        return False  # unreachable during a preview: nothing to compare with
+    if status is None:
+        return True
+    tasks_failed = any(task.get("state") == "FAILED" for task in status.get("tasks", []))
+    return tasks_failed or status["connector"]["state"] != CONNECT_STATES[props["state"]]
+
+
+def _apply_state(client: ConnectClient, name: str, state: str) -> None:
+    """Pause, stop or resume only when the connector is settled in another state."""
+    status = _settled_status(client, name)
+    live_state = status["connector"]["state"] if status else None
+    if live_state in CONNECT_STATES.values() and live_state != CONNECT_STATES[state]:
+        client.set_state(name, state)
+    if status and state == "running" and any(task.get("state") == "FAILED" for task in status.get("tasks", [])):
+        client.restart_failed(name)
+
+
+def _settled_status(client: ConnectClient, name: str, seconds: float = 30.0) -> dict[str, Any] | None:
+    """The status once the connector is assigned: a just-created one is briefly UNASSIGNED or absent."""
+    deadline = time.monotonic() + seconds
+    status = client.connector_status(name)
+    while (status is None or status["connector"]["state"] == "UNASSIGNED") and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        status = client.connector_status(name)
+    return status
+
+
+def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: int | None = None) -> dict[str, Any]:
+    """Wait until the connector and its tasks reach the declared state; return all outputs.
+
+    A FAILED task must stay failed for a few seconds before it counts: right after a restart
+    Connect can still report the old failure. Zero tasks count as settled only after a grace
+    period, because a new connector starts its tasks a moment after it reports RUNNING.
+    """
+    name, state = props["connector_name"], props["state"]
+    wanted = CONNECT_STATES[state]
+    limit = float(props["connect"].get("state_deadline_seconds", 300))
+    started = time.monotonic()
+    failing_since: float | None = None
+    while True:
+        now = time.monotonic()
+        status = client.connector_status(name)
+        if status is not None:
+            failed = status["connector"]["state"] == "FAILED" or any(
+                task.get("state") == "FAILED" for task in status.get("tasks", [])
+            )
+            failing_since = (failing_since or now) if failed else None
+            if failing_since is not None and now - failing_since >= FAILED_CONFIRM_SECONDS:
+                raise ConnectorStateError(_failure_message(props, status))
+            tasks = status.get("tasks", [])
+            if expected_tasks is not None and state == "running":
+                settled = len(tasks) == expected_tasks
+            else:
+                settled = bool(tasks) or state != "running" or now - started >= ZERO_TASKS_GRACE_SECONDS
+            if (
+                not failed
+                and status["connector"]["state"] == wanted
+                and settled
+                and all(task.get("state") == wanted for task in tasks)
+            ):
+                return {**_inputs(props), **_status_outputs(status)}
+        if now - started > limit:
+            raise ConnectorStateError(
+                f"{props['source_file']}: connector {name!r} did not reach {wanted} within "
+                f"{limit:.0f}s; last seen: {_describe_status(status)}"
+            )
+        time.sleep(POLL_SECONDS)
+
+
+def _wait_for_task_configs(client: ConnectClient, props: Mapping[str, Any]) -> int | None:
+    """After a config write, wait for task configs generated from the new config; return their count.
+
+    Until the connector has restarted and generated new task configs, the status still shows the
+    old tasks RUNNING; MirrorMaker 2 copies the connector's config into each task's config.
+    """
+    desired = normalise(props["config"])
+    deadline = time.monotonic() + float(props["connect"].get("state_deadline_seconds", 300))
+    while time.monotonic() < deadline:
+        tasks = client.task_configs(props["connector_name"]) or []
+        if all(
+            all(value == desired[key] for key, value in task.get("config", {}).items() if key in desired)
+            for task in tasks
+        ):
+            return len(tasks)
+        time.sleep(POLL_SECONDS)
+    return None
+
+
+def _failure_message(props: Mapping[str, Any], status: Mapping[str, Any]) -> str:
+    name = props["connector_name"]
+    parts = [f"{props['source_file']}: connector {name!r} failed"]
+    connector = status["connector"]
+    if connector.get("state") == "FAILED":
+        parts.append(f"connector on {connector.get('worker_id')}: {_first_lines(connector.get('trace', ''))}")
+    for task in status.get("tasks", []):
+        if task.get("state") == "FAILED":
+            parts.append(f"task {task['id']} on {task.get('worker_id')}: {_first_lines(task.get('trace', ''))}")
+    return "\n".join(parts)
+
+
+def _first_lines(trace: str, count: int = 12) -> str:
+    return "\n    ".join(trace.strip().splitlines()[:count])
+
+
+def _describe_status(status: Mapping[str, Any] | None) -> str:
+    if status is None:
+        return "connector not found"
+    tasks = ", ".join(f"task {t['id']} {t['state']}" for t in status.get("tasks", [])) or "no tasks"
+    return f"connector {status['connector']['state']}, {tasks}"
+
+
+def _declared_state(status: Mapping[str, Any]) -> str:
+    live = str(status["connector"]["state"])
+    for declared, connect_state in CONNECT_STATES.items():
+        if live == connect_state:
+            return declared
+    return live.lower()  # FAILED or UNASSIGNED: shows as a difference from the declared state
+
+
+def _status_outputs(status: Mapping[str, Any]) -> dict[str, Any]:
+    tasks = [
+        {"id": task["id"], "state": task["state"], "worker_id": task.get("worker_id", "")}
+        for task in status.get("tasks", [])
+    ]
+    return {
+        "connector_state": status["connector"]["state"],
+        "worker_id": status["connector"].get("worker_id", ""),
+        "tasks": tasks,
+        "task_count": len(tasks),
+    }
+
+
+def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: props.get(key) for key in INPUT_KEYS}
+
+
+def _has_unknowns(value: Any) -> bool:
+    if value == UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_unknowns(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_unknowns(item) for item in value)
+    return False

@@ -1,0 +1,164 @@
+"""Read the stack's `mm2-eks:*` config once, validate it, and fail with every problem named by key.
+
+Settings and secrets are read separately: settings are plain values the program branches on;
+secrets are held as `SecretStr` (their repr is masked) and become `pulumi.Output.secret` at use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi.runtime.config as pulumi_config
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic.alias_generators import to_camel
+
+from stackconfig.models import Platform, SaslAuth, StackSettings
+
+PROJECT = "mm2-eks"
+SECRET_KEYS = ("credentials", "connectPassword", "kubeconfig")
+
+# Tagged unions: pydantic puts the tag (auth.mode, cluster.kind) after the key in error locations.
+_UNION_TAGS = {"auth": {"plaintext", "tls", "scram", "plain", "iam"}, "cluster": {"new", "existing"}}
+
+
+class StackConfigError(Exception):
+    """The stack config is wrong; the message lists every problem, each naming its key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid stack configuration:\n" + "\n".join(f"  - {problem}" for problem in problems))
+
+
+class SaslCredentials(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    username: str
+    password: SecretStr
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Secret config values; on the local platform they come from the local runtime instead."""
+
+    connect_password: SecretStr | None = None
+    credentials: Mapping[str, SaslCredentials] = field(default_factory=dict)
+    kubeconfig: SecretStr | None = None
+
+
+def current_config() -> dict[str, Any]:
+    """Every config key the engine (or the test mocks) gave this program."""
+    return {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
+
+
+def load_stack(
+    config: Mapping[str, Any] | None = None, secret_keys: set[str] | None = None
+) -> tuple[StackSettings, StackSecrets]:
+    config = current_config() if config is None else config
+    if secret_keys is None:
+        secret_keys = {key for key in config if pulumi_config.is_config_secret(key)}
+    own = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(f"{PROJECT}:")}
+    settings_input = {key: _parse(value) for key, value in own.items() if key not in SECRET_KEYS}
+    settings = load_settings(settings_input)
+    secrets = load_secrets(settings, {key: own[key] for key in SECRET_KEYS if key in own}, secret_keys)
+    return settings, secrets
+
+
+def load_settings(values: Mapping[str, Any]) -> StackSettings:
+    try:
+        settings = StackSettings.model_validate(dict(values))
+    except ValidationError as error:
+        raise StackConfigError([_describe(problem) for problem in error.errors()]) from None
+    problems = settings.platform_problems()
+    if problems:
+        raise StackConfigError([f"{PROJECT}:{problem}" for problem in problems])
+    return settings
+
+
+def load_secrets(settings: StackSettings, raw: Mapping[str, Any], secret_keys: set[str]) -> StackSecrets:
+    problems = [
+        f"{PROJECT}:{key} must be set with `pulumi config set --secret` (it is stored in plain text)"
+        for key in raw
+        if f"{PROJECT}:{key}" not in secret_keys
+    ]
+    if problems:
+        raise StackConfigError(problems)
+    if settings.platform is Platform.LOCAL:
+        if raw:
+            raise StackConfigError(
+                [
+                    f"{PROJECT}:{key} is not used on platform local (the local runtime generates credentials)"
+                    for key in raw
+                ]
+            )
+        return StackSecrets()
+
+    credentials = _credentials(settings, _parse(raw.get("credentials", "{}")))
+    if "connectPassword" not in raw:
+        problems.append(f"{PROJECT}:connectPassword is required: the password of the Connect REST API's basic auth")
+    if settings.cluster is not None and settings.cluster.kind == "existing" and "kubeconfig" not in raw:
+        problems.append(f"{PROJECT}:kubeconfig is required with cluster.kind existing")
+    if problems:
+        raise StackConfigError(problems)
+    return StackSecrets(
+        connect_password=SecretStr(str(raw["connectPassword"])),
+        credentials=credentials,
+        kubeconfig=SecretStr(str(raw["kubeconfig"])) if "kubeconfig" in raw else None,
+    )
+
+
+def _credentials(settings: StackSettings, value: Any) -> dict[str, SaslCredentials]:
+    key = f"{PROJECT}:credentials"
+    if not isinstance(value, dict):
+        raise StackConfigError([f"{key}: expected an object of cluster name to {{username, password}}"])
+    sasl_clusters = {
+        name
+        for name, cluster in {settings.destination.name: settings.destination, **settings.sources}.items()
+        if isinstance(cluster.auth, SaslAuth)
+    }
+    problems = [
+        f"{key}.{name}: no cluster named {name!r} uses SASL auth" for name in sorted(set(value) - sasl_clusters)
+    ]
+    problems += [
+        f"{key}.{name}: required (username and password) because cluster {name!r} uses SASL auth"
+        for name in sorted(sasl_clusters - set(value))
+    ]
+    credentials: dict[str, SaslCredentials] = {}
+    for name in sorted(sasl_clusters & set(value)):
+        try:
+            credentials[name] = SaslCredentials.model_validate(value[name])
+        except ValidationError as error:
+            # Never echo the input: it holds the password.
+            problems += [
+                f"{key}.{name}.{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+                for problem in error.errors(include_input=False)
+            ]
+    if problems:
+        raise StackConfigError(problems)
+    return credentials
+
+
+def _parse(value: Any) -> Any:
+    """Structured config values reach the program as JSON text; scalars as plain strings."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _describe(problem: Any) -> str:
+    loc = [str(part) for part in problem["loc"]]
+    path = [part for index, part in enumerate(loc) if index == 0 or part not in _UNION_TAGS.get(loc[index - 1], ())]
+    key = f"{PROJECT}:{'.'.join(path)}" if path else PROJECT
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling against README's configuration reference)"
+    elif problem["type"] == "missing":
+        message = "required but not set"
+    elif "input" in problem and problem["type"] not in ("value_error", "model_type", "dict_type"):
+        message = f"{message} (got {problem['input']!r})"
+    return f"{key}: {message}"

@@ -1,0 +1,76 @@
+"""The `local` platform: register the connectors/local tree with the local runtime's Connect worker.
+
+No AWS or Kubernetes resource: the clusters and the worker are started beforehand by
+`python -m localkafka up`, whose state file gives their ports and whose secrets folder holds the
+generated credentials.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.connectors import ConnectAccess, ConnectorSet
+from connect.connector_tree import TreeContext, load_connector_tree
+from localkafka.endpoints import cluster_endpoints
+from localkafka.state import LocalCredentials, RuntimeState
+from stackconfig.models import StackSettings
+
+
+def build_local_stack(settings: StackSettings, project_root: Path) -> dict[str, Any]:
+    runtime_dir = (project_root / settings.local.runtime_dir).resolve()
+    try:
+        state = RuntimeState.load(runtime_dir)
+    except FileNotFoundError as error:
+        raise pulumi.RunError(f"{error} (config key mm2-eks:local.runtimeDir)") from None
+    endpoints = cluster_endpoints(state)
+    _check_clusters_match(settings, endpoints)
+
+    # Every connector file is read and checked before any resource is declared.
+    tree = load_connector_tree(
+        TreeContext(
+            root=project_root / "connectors",
+            env=settings.env,
+            destination=endpoints[settings.destination.name],
+            sources={name: endpoints[name] for name in settings.sources},
+            secrets_dir=str(state.secrets_dir),
+            replication_factor=settings.destination.replication_factor,
+            exactly_once=settings.connect.exactly_once,
+            display_root=project_root,
+        )
+    )
+    for warning in tree.warnings:
+        pulumi.log.warn(warning)
+
+    credentials = LocalCredentials.load(state.secrets_dir)
+    access = ConnectAccess(
+        username=credentials.connect.username,
+        password=pulumi.Output.secret(credentials.connect.password),
+        url=state.connect_url,
+        state_deadline_seconds=settings.connect.connector_deadline_seconds,
+    )
+    connectors = ConnectorSet("connectors", tree.connectors, access)
+    return {
+        "connectUrl": state.connect_url,
+        "connectorNames": connectors.connector_names,
+        "connectorStates": {name: c.connector_state for name, c in connectors.connectors.items()},
+    }
+
+
+def _check_clusters_match(settings: StackSettings, endpoints: dict[str, Any]) -> None:
+    problems = []
+    for key, name, cluster in [
+        ("destination.name", settings.destination.name, settings.destination),
+        *((f"sources.{name}", name, source) for name, source in settings.sources.items()),
+    ]:
+        if name not in endpoints:
+            problems.append(f"mm2-eks:{key}: the local runtime has no cluster {name!r} (it has {sorted(endpoints)})")
+        elif cluster.auth != endpoints[name].auth:
+            problems.append(
+                f"mm2-eks:{key}: auth {cluster.auth.model_dump()} differs from the local runtime's "
+                f"{endpoints[name].auth.model_dump()}"
+            )
+    if problems:
+        raise pulumi.RunError("Invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems))

@@ -1,0 +1,123 @@
+"""Sequence-numbered record streams, checked record by record on the destination."""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localkafka import clients
+from localkafka.paths import REPO_ROOT
+from localkafka.state import RuntimeState
+
+OUTCOMES_FILE = REPO_ROOT / ".local" / "fault-outcomes.json"
+
+
+def encode(sequence: int) -> bytes:
+    return struct.pack(">q", sequence)
+
+
+class SequenceProducer(threading.Thread):
+    """Produces values 0..count-1 to a source topic in the background (idempotent: no source dups)."""
+
+    def __init__(self, state: RuntimeState, topic: str, count: int, partitions: int, start: int = 0) -> None:
+        super().__init__(daemon=True)
+        self.state, self.topic, self.count, self.partitions, self.start_at = state, topic, count, partitions, start
+        self.produced = 0
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            # delivery.timeout long enough to ride out a broker restart.
+            producer = clients.producer(self.state, "source", **{"delivery.timeout.ms": 300_000})
+            for sequence in range(self.start_at, self.start_at + self.count):
+                while True:
+                    try:
+                        producer.produce(
+                            self.topic,
+                            key=encode(sequence),
+                            value=encode(sequence),
+                            partition=sequence % self.partitions,
+                        )
+                        break
+                    except BufferError:
+                        producer.poll(0.05)
+                self.produced += 1
+                if self.produced % 10_000 == 0:
+                    producer.poll(0)
+            remaining = producer.flush(300)
+            if remaining:
+                raise RuntimeError(f"{remaining} records still undelivered to the source")
+        except Exception as error:  # noqa: BLE001 - reported by the test that joins the thread
+            self.error = error
+
+
+@dataclass
+class Arrival:
+    expected: int
+    received: int
+    missing: list[int]
+    duplicates: int
+
+    @property
+    def lost(self) -> int:
+        return len(self.missing)
+
+
+def arrival(
+    state: RuntimeState, topic: str, expected: range, read_committed: bool = True, timeout: float = 240
+) -> Arrival:
+    """Read the mirrored topic until every expected sequence arrived (or the timeout), and count."""
+    isolation = "read_committed" if read_committed else "read_uncommitted"
+    consumer = clients.consumer(
+        state, "destination", f"verify-{topic}-{isolation}-{time.monotonic_ns()}", **{"isolation.level": isolation}
+    )
+    counts: Counter[int] = Counter()
+    wanted = set(expected)
+    deadline = time.monotonic() + timeout
+    consumer.subscribe([topic])
+    try:
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = consumer.consume(num_messages=10_000, timeout=1.0)
+            for message in batch:
+                if message.error() is None:
+                    counts[struct.unpack(">q", message.value())[0]] += 1  # type: ignore[arg-type]
+            if batch:
+                quiet_since = time.monotonic()
+            # Done once everything arrived and nothing more came for a few seconds (late duplicates).
+            if wanted <= counts.keys() and time.monotonic() - quiet_since > 3:
+                break
+    finally:
+        consumer.close()
+    received = sum(counts.values())
+    return Arrival(
+        expected=len(wanted),
+        received=received,
+        missing=sorted(wanted - counts.keys())[:20],
+        duplicates=received - len(counts.keys() & wanted),
+    )
+
+
+@dataclass
+class Outcome:
+    fault: str
+    checked: str
+    records: int
+    lost: int
+    duplicates: int
+    recovery_seconds: float | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def record_outcome(outcome: Outcome) -> None:
+    """Keep the measured outcome, for docs/reliability.md."""
+    OUTCOMES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    outcomes = json.loads(OUTCOMES_FILE.read_text()) if OUTCOMES_FILE.exists() else {}
+    outcomes[outcome.fault] = asdict(outcome) | {"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    Path(OUTCOMES_FILE).write_text(json.dumps(outcomes, indent=2) + "\n")

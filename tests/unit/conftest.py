@@ -1,0 +1,32 @@
+"""Fixtures of the mock-based unit tests: the staging stack's program, run once under Pulumi mocks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.unit.harness import ProgramRun
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The provider SDKs warn about their own deprecated resources when their modules load (the
+    # harness is imported lazily below so that this filter is in place first).
+    config.addinivalue_line("filterwarnings", r"ignore::DeprecationWarning:pulumi_(aws|eks)\..*")
+
+
+@pytest.fixture(scope="session")
+def staging() -> ProgramRun:
+    """Pulumi.staging.yaml plus the injected secrets, every resource recorded."""
+    from tests.unit.harness import run_program
+
+    return run_program()
+
+
+@pytest.fixture
+def values() -> dict[str, Any]:
+    """A fresh copy of the staging config for a test to change."""
+    from tests.unit.harness import staging_values
+
+    return staging_values()
