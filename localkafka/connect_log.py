@@ -18,7 +18,7 @@ REQUEST = re.compile(r'"(?P<verb>GET|POST|PUT|DELETE|PATCH) (?P<path>\S+) HTTP/[
 STOPPING_CONNECTOR = re.compile(r"Stopping connector (?P<name>\S+) \(org\.apache\.kafka\.connect\.runtime\.Worker\)")
 WRITE_VERBS = ("POST", "PUT", "DELETE", "PATCH")
 # Calls the workers make to each other (task configs to the leader, exactly-once fencing).
-INTERNAL = re.compile(r"^(POST /connectors/[^/]+/tasks|PUT /connectors/[^/]+/fence)$")
+INTERNAL = re.compile(r"^(POST /connectors/[^/]+/tasks|PUT /connectors/[^/]+/fence)(\?.*)?$")
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,19 @@ class Request:
         return bool(INTERNAL.match(f"{self.verb} {self.path}"))
 
     @property
+    def is_forwarded(self) -> bool:
+        """A follower passing a client's request on to the leader (`?forward=`): not a second write."""
+        return "forward=" in self.path.partition("?")[2]
+
+    @property
     def is_write(self) -> bool:
         """A client's change to the cluster; validation is a PUT that changes nothing."""
-        return self.verb in WRITE_VERBS and not self.is_internal and not self.path.endswith("/config/validate")
+        return (
+            self.verb in WRITE_VERBS
+            and not self.is_internal
+            and not self.is_forwarded
+            and not self.path.endswith("/config/validate")
+        )
 
 
 @dataclass(frozen=True)
