@@ -81,6 +81,15 @@ class ConnectClient:
     def server_info(self) -> dict[str, Any]:
         return cast(dict[str, Any], self._json("GET", "/"))
 
+    def wait_until_ready(self) -> None:
+        """Until GET /health says the worker completed start-up (retried to the call's deadline).
+
+        A worker that is still joining its group answers some calls from a stale view (404 for a
+        connector that exists); a client must not act on those answers. Needs Kafka 3.9+ workers
+        (KIP-1017); while starting, they answer /health with 503, or 404 before it is registered.
+        """
+        self._request("GET", "/health")
+
     def connectors(self) -> list[str]:
         return list(self._json("GET", "/connectors"))
 
@@ -179,6 +188,8 @@ class ConnectClient:
         self._notify(verb, path, response.status_code)
         if response.is_success:
             return response
+        if response.status_code in (404, 503) and path == "/health":
+            return ConnectError(verb, path, 503, f"the worker is not ready yet: {_message(response)}", connector)
         if response.status_code == 404 and not _is_json(response):
             # A starting worker serves Jetty's HTML 404 until its REST resources are registered.
             return ConnectError(verb, path, 503, "the worker's REST API is still starting (HTML 404)", connector)

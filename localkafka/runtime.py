@@ -121,13 +121,16 @@ class LocalRuntime:
         for member in state.workers:
             self.wait_for_worker(state, member)
 
-    def add_worker(self) -> WorkerState:
+    def add_worker(self, wait: bool = True) -> WorkerState:
+        """Start one more worker; it joins the group (a rebalance). `wait=False` returns at once."""
         state = self.state()
         rest_port, jmx_port = processes.free_ports(2)
         member = WorkerState(index=len(state.workers), rest_port=rest_port, jmx_port=jmx_port)
         state.workers.append(member)
         state.save()
-        self.start_worker(member.index)
+        self._start_worker(state, member, ensure_jars())
+        if wait:
+            self.wait_for_worker(state, member)
         return member
 
     def remove_worker(self, index: int) -> None:

@@ -35,8 +35,9 @@ def step(number: int, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localrun", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m localrun", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=500, help="sample records per topic (default 500)")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -85,7 +86,9 @@ def print_summary(state, cli: PulumiCli, reports: dict[str, samples.TopicReport]
         where = ", ".join(f"{topic} ({count})" for topic, count in report.destinations.items()) or "nowhere"
         print(f"  {report.source_topic:<8} -> {where:<28} produced {report.produced}, arrived {report.arrived}")
     print(f"  end-to-end latency: {samples.latency_summary(reports.values())}")
-    print(f"  done in {seconds:.0f} s; Connect REST {state.connect_url}; stop with: .venv/bin/python -m localkafka down")
+    print(
+        f"  done in {seconds:.0f} s; Connect REST {state.connect_url}; stop with: .venv/bin/python -m localkafka down"
+    )
 
 
 if __name__ == "__main__":

@@ -73,14 +73,22 @@ class PulumiCli:
             "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
         }
 
-    def run(self, *args: str, check: bool = True, stream: bool = False, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, stream: bool = False, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run `pulumi <args>`; with `stream`, its output goes to the terminal as it comes."""
         command = [str(self.bin_dir / "pulumi"), *args, "--non-interactive"]
         if args[0] in ("up", "preview", "refresh", "destroy") and "--stack" in args:
             command.append(f"--config-file={self.config_copy(args[args.index('--stack') + 1])}")
         if stream:
-            process = subprocess.Popen(command, cwd=cwd or self.project_dir, env=self.env(), text=True,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                command,
+                cwd=cwd or self.project_dir,
+                env=self.env(),
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
             lines = []
             assert process.stdout is not None
             for line in process.stdout:
@@ -89,7 +97,9 @@ class PulumiCli:
                 lines.append(line)
             result = subprocess.CompletedProcess(command, process.wait(), "".join(lines), "")
         else:
-            result = subprocess.run(command, cwd=cwd or self.project_dir, env=self.env(), text=True, capture_output=True)
+            result = subprocess.run(
+                command, cwd=cwd or self.project_dir, env=self.env(), text=True, capture_output=True
+            )
             result = subprocess.CompletedProcess(command, result.returncode, result.stdout + result.stderr, "")
         if check and result.returncode != 0:
             raise PulumiError(command, result.returncode, result.stdout)

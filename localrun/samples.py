@@ -46,7 +46,9 @@ def end_offsets(state: RuntimeState, topics: list[str]) -> dict[TopicPartition, 
     metadata = clients.admin(state, "destination").list_topics(timeout=10).topics
     try:
         return {
-            TopicPartition(topic, partition): consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+            TopicPartition(topic, partition): consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=10
+            )[1]
             for topic in topics
             for partition in metadata[topic].partitions
         }
@@ -60,15 +62,18 @@ def produce(state: RuntimeState, topics: dict[str, int], per_topic: int, run_id:
     for index in range(per_topic):
         for topic in topics:
             headers = [(RUN_HEADER, run_id.encode()), (TOPIC_HEADER, topic.encode())]
-            producer.produce(topic, key=str(index).encode(), value=f"sample {index} of {topic}".encode(), headers=headers)
+            producer.produce(
+                topic, key=str(index).encode(), value=f"sample {index} of {topic}".encode(), headers=headers
+            )
         if index % 50 == 49:
             producer.flush(10)
             time.sleep(0.05)  # a steady trickle, as live traffic is, rather than one burst
     producer.flush(30)
 
 
-def trace(state: RuntimeState, start: dict[TopicPartition, int], reports: dict[str, TopicReport], run_id: str,
-          timeout: float) -> None:
+def trace(
+    state: RuntimeState, start: dict[TopicPartition, int], reports: dict[str, TopicReport], run_id: str, timeout: float
+) -> None:
     """Read every data topic of the destination from `start` until all samples of this run arrived."""
     expected = sum(report.produced for report in reports.values())
     # A short fetch wait: librdkafka's default (500 ms) would add to the latency we report.
@@ -103,6 +108,7 @@ def latency_summary(reports: Iterable[TopicReport]) -> str:
     values = [v for report in reports for v in report.latencies_ms]
     if not values:
         return "no record arrived"
-    return (f"p50 {statistics.median(values):.0f} ms, p99 {percentile(values, 0.99):.0f} ms, "
-            f"max {max(values):.0f} ms over {len(values)} records")
-
+    return (
+        f"p50 {statistics.median(values):.0f} ms, p99 {percentile(values, 0.99):.0f} ms, "
+        f"max {max(values):.0f} ms over {len(values)} records"
+    )

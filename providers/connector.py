@@ -18,6 +18,7 @@ Outputs: the inputs plus connector_state, tasks [{id, state, worker_id}], task_c
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -36,7 +37,7 @@ from pulumi.dynamic import (
 )
 
 from connect.connector_defaults import CONNECTOR_CLASSES
-from connect.rest import ConnectClient, ConnectEndpoint, ConnectError, ConnectorAlreadyExists
+from connect.rest import ConnectClient, ConnectEndpoint, ConnectError, ConnectorAlreadyExists, ConnectUnavailable
 
 STATES = ("running", "paused", "stopped")
 CONNECT_STATES = {"running": "RUNNING", "paused": "PAUSED", "stopped": "STOPPED"}
@@ -45,6 +46,15 @@ SECRET_KEYS = ["connect_password", "kubeconfig"]
 # Sentinel the engine uses for values not known during a preview.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 POLL_SECONDS = 0.5
+# Best-effort reads (validation in check, drift in diff) give up sooner than writes, and skip a
+# URL that just failed: the engine checks and diffs resources one after another, so waiting the
+# full deadline for each of 200 connectors would turn one outage into a long hang.
+BEST_EFFORT_DEADLINE_SECONDS = 10.0
+UNREACHABLE_MEMORY_SECONDS = 30.0
+_unreachable_since: dict[str, float] = {}
+# A worker found healthy is not asked again for this long (one provider process serves a whole run).
+READY_MEMORY_SECONDS = 30.0
+_ready_since: dict[str, float] = {}
 FAILED_CONFIRM_SECONDS = 3.0
 ZERO_TASKS_GRACE_SECONDS = 5.0
 
@@ -219,7 +229,16 @@ def _client(props: Mapping[str, Any]) -> Iterator[ConnectClient]:
             deadline_seconds=float(connect.get("deadline_seconds", 60)),
         )
         with ConnectClient(endpoint) as client:
+            _ensure_ready(client, url)
             yield client
+
+
+def _ensure_ready(client: ConnectClient, url: str) -> None:
+    """Ask /health before acting on a worker's answers, at most once per READY_MEMORY_SECONDS."""
+    checked_at = _ready_since.get(url)
+    if checked_at is None or time.monotonic() - checked_at > READY_MEMORY_SECONDS:
+        client.wait_until_ready()
+        _ready_since[url] = time.monotonic()
 
 
 @contextmanager
@@ -239,8 +258,7 @@ def _validate_with_connect(news: Mapping[str, Any], where: str) -> list[CheckFai
     """Connect's own per-key validation, when the worker can be reached; silent when it cannot."""
     config = normalise(news["config"])
     try:
-        props = {**news, "connect": {**news["connect"], "deadline_seconds": 10}}
-        with _client(props) as client:
+        with _best_effort_client(news) as client:
             result = client.validate(config["connector.class"], {**config, "name": news["connector_name"]})
     except ConnectError:
         return []  # unreachable (a preview without access): create/update will report it
@@ -255,7 +273,7 @@ def _validate_with_connect(news: Mapping[str, Any], where: str) -> list[CheckFai
 
 def _live_drift(props: Mapping[str, Any]) -> bool:
     try:
-        with _client({**props, "connect": {**props["connect"], "deadline_seconds": 10}}) as client:
+        with _best_effort_client(props) as client:
             name = props["connector_name"]
             live = client.connector_config(name)
             if live is None or changed_keys(normalise(props["config"]), normalise(live)):
@@ -267,6 +285,22 @@ def _live_drift(props: Mapping[str, Any]) -> bool:
         return True
     tasks_failed = any(task.get("state") == "FAILED" for task in status.get("tasks", []))
     return tasks_failed or status["connector"]["state"] != CONNECT_STATES[props["state"]]
+
+
+@contextmanager
+def _best_effort_client(props: Mapping[str, Any]) -> Iterator[ConnectClient]:
+    """A client with a shorter deadline, refusing at once a URL that was unreachable moments ago."""
+    key = json.dumps(props["connect"], sort_keys=True)
+    failed_at = _unreachable_since.get(key)
+    if failed_at is not None and time.monotonic() - failed_at < UNREACHABLE_MEMORY_SECONDS:
+        raise ConnectUnavailable("GET", "/", None, "unreachable moments ago; not retried for a best-effort read")
+    deadline = min(float(props["connect"].get("deadline_seconds", 60)), BEST_EFFORT_DEADLINE_SECONDS)
+    try:
+        with _client({**props, "connect": {**props["connect"], "deadline_seconds": deadline}}) as client:
+            yield client
+    except ConnectUnavailable:
+        _unreachable_since[key] = time.monotonic()
+        raise
 
 
 def _apply_state(client: ConnectClient, name: str, state: str) -> None:

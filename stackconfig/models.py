@@ -208,6 +208,10 @@ class ConnectSettings(Settings):
     rebalance_delay_ms: Annotated[int, Field(ge=0)] = 60_000
     # How long `pulumi up` waits for a connector and its tasks to reach their declared state.
     connector_deadline_seconds: Annotated[int, Field(ge=5, le=3600)] = 300
+    # Each REST call's timeout, and how long one call is retried while Connect is unavailable or
+    # rebalancing before `pulumi up` fails with Connect's last answer.
+    rest_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 10
+    rest_deadline_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
 
     @field_validator("registration_cidrs")
     @classmethod
@@ -231,6 +235,8 @@ class LocalSettings(Settings):
     """Where the local runtime (`python -m localkafka up`) keeps its state file."""
 
     runtime_dir: str = ".local/runtime"
+    # Which of the runtime's Connect workers the program talks to.
+    connect_worker: Annotated[int, Field(ge=0)] = 0
 
 
 class StackSettings(Settings):

@@ -72,6 +72,8 @@ def build_eks_stack(settings: StackSettings, secrets: StackSecrets, project_root
         namespace=connect.namespace,
         selector=connect.selector,
         port=container.REST_PORT,
+        timeout_seconds=settings.connect.rest_timeout_seconds,
+        deadline_seconds=settings.connect.rest_deadline_seconds,
         state_deadline_seconds=settings.connect.connector_deadline_seconds,
     )
     # Connectors are registered once the workers are ready (pulumi-kubernetes awaits the rollout).

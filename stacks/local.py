@@ -44,16 +44,23 @@ def build_local_stack(settings: StackSettings, project_root: Path) -> dict[str, 
     for warning in tree.warnings:
         pulumi.log.warn(warning)
 
+    if settings.local.connect_worker >= len(state.workers):
+        raise pulumi.RunError(
+            f"mm2-eks:local.connectWorker: the local runtime has {len(state.workers)} worker(s), "
+            f"there is no worker {settings.local.connect_worker}"
+        )
     credentials = LocalCredentials.load(state.secrets_dir)
     access = ConnectAccess(
         username=credentials.connect.username,
         password=pulumi.Output.secret(credentials.connect.password),
-        url=state.connect_url,
+        url=state.workers[settings.local.connect_worker].url,
+        timeout_seconds=settings.connect.rest_timeout_seconds,
+        deadline_seconds=settings.connect.rest_deadline_seconds,
         state_deadline_seconds=settings.connect.connector_deadline_seconds,
     )
     connectors = ConnectorSet("connectors", tree.connectors, access)
     return {
-        "connectUrl": state.connect_url,
+        "connectUrl": state.workers[settings.local.connect_worker].url,
         "connectorNames": connectors.connector_names,
         "connectorStates": {name: c.connector_state for name, c in connectors.connectors.items()},
     }

@@ -9,74 +9,34 @@ workers' request logs.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from connect.rest import ConnectClient
-from localkafka import clients
-from localkafka.connect_log import ConnectLog
 from localkafka.endpoints import connect_endpoint
-from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
-from localkafka.state import LocalCredentials, RuntimeState
-from localrun.pulumi_cli import PulumiCli, cli_bin_dir
+from localkafka.state import LocalCredentials
+from tests.pulumi_project import Project, copy_project
 
 pytestmark = pytest.mark.runtime
 
 STACK = "e2e"
-PROGRAM = ["__main__.py", "Pulumi.yaml", "components", "connect", "providers", "stackconfig", "stacks", "localkafka"]
 CONNECTORS = {"checkpoints", "events", "heartbeats", "orders"}
-
-
-@dataclass
-class Project:
-    directory: Path
-    cli: PulumiCli
-    state: RuntimeState
-    log: ConnectLog
-
-    @property
-    def source_folder(self) -> Path:
-        return self.directory / "connectors" / "local" / "destination" / "source"
-
-    def up(self, *extra: str) -> str:
-        return self.cli.up(STACK, *extra).stdout
-
-    def live_connectors(self) -> set[str]:
-        with ConnectClient(connect_endpoint(self.state)) as client:
-            return set(client.connectors())
 
 
 @pytest.fixture(scope="module")
 def project(runtime: LocalRuntime, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
-    directory = tmp_path_factory.mktemp("project")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in PROGRAM:
-        source = REPO_ROOT / name
-        (shutil.copytree(source, directory / name, ignore=ignore) if source.is_dir() else shutil.copy(source, directory / name))
-    shutil.copytree(REPO_ROOT / "connectors" / "local", directory / "connectors" / "local")
-    (directory / ".venv").symlink_to(REPO_ROOT / ".venv")
-    stack_config = yaml.safe_load((REPO_ROOT / "Pulumi.local.yaml").read_text())
-    stack_config["config"]["mm2-eks:local"] = {"runtimeDir": str(runtime.runtime_dir)}
-    (directory / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack_config))
-
-    state = runtime.state()
-    clients.create_topics(state, "source", {"orders": 3, "events": 2})
-    cli = PulumiCli(directory, cli_bin_dir(), state_dir=directory / ".state", passphrase="e2e-test-passphrase")
-    cli.ensure_stack(STACK)
-    yield Project(directory, cli, state, ConnectLog(state))
-    cli.run("destroy", "--stack", STACK, "--yes", check=False)
+    project = copy_project(runtime, tmp_path_factory.mktemp("project"), STACK)
+    yield project
+    project.cli.run("destroy", "--stack", STACK, "--yes", check=False)
 
 
 def test_up_registers_every_connector_file(project: Project) -> None:
-    output = project.up()
+    output = project.up(STACK)
     assert "6 created" in output, output
-    assert CONNECTORS <= project.live_connectors()
+    assert project.live_connectors() >= CONNECTORS
     assert project.cli.outputs(STACK)["connectorStates"] == dict.fromkeys(CONNECTORS, "RUNNING")
 
 
@@ -93,7 +53,7 @@ def test_connect_returns_secret_references_not_values(project: Project) -> None:
 
 def test_second_up_changes_nothing_and_writes_nothing(project: Project) -> None:
     mark = project.log.mark()
-    output = project.up()
+    output = project.up(STACK)
     assert "6 unchanged" in output, output
     assert project.log.writes_since(mark) == []
     assert project.log.connector_stops_since(mark) == []
@@ -105,7 +65,7 @@ def test_editing_one_file_updates_only_that_connector(project: Project) -> None:
     document["config"]["tasks.max"] = 3
     path.write_text(json.dumps(document))
     mark = project.log.mark()
-    output = project.up()
+    output = project.up(STACK)
     assert "1 updated" in output, output
     assert [(w.verb, w.path) for w in project.log.writes_since(mark)] == [("PUT", "/connectors/orders/config")]
     assert set(project.log.connector_stops_since(mark)) == {"orders"}
@@ -114,7 +74,7 @@ def test_editing_one_file_updates_only_that_connector(project: Project) -> None:
 def test_deleting_a_file_deletes_its_connector(project: Project) -> None:
     (project.source_folder / "heartbeats.json").unlink()
     mark = project.log.mark()
-    output = project.up()
+    output = project.up(STACK)
     assert "1 deleted" in output, output
     assert [(w.verb, w.path) for w in project.log.writes_since(mark)] == [("DELETE", "/connectors/heartbeats")]
     assert "heartbeats" not in project.live_connectors()
@@ -128,7 +88,7 @@ def test_refresh_shows_out_of_band_change_and_up_repairs_it(project: Project) ->
     assert "events" in refreshed and "tasks.max" in refreshed, refreshed
     preview = project.cli.run("preview", "--stack", STACK, "--diff").stdout
     assert "tasks.max" in preview and "1 to update" in preview, preview
-    project.up()
+    project.up(STACK)
     with ConnectClient(connect_endpoint(project.state)) as client:
         assert (client.connector_config("events") or {})["tasks.max"] == "4"
 
