@@ -50,6 +50,8 @@ class WorkerSettings:
     secrets_dir: str
     rest_basic_auth: bool = True
     exactly_once: bool = True
+    # False leaves the mirrored records' producers at Connect's defaults (benchmarks compare both).
+    producer_tuning: bool = True
     rebalance_delay_ms: int = 60_000
     offset_flush_interval_ms: int = 10_000
 
@@ -100,5 +102,6 @@ def worker_properties(settings: WorkerSettings) -> dict[str, str]:
     for prefix in CLIENT_PREFIXES:
         for key, value in connection.items():
             properties[prefix + key] = value
-    properties.update(PRODUCER_TUNING)
+    if settings.producer_tuning:
+        properties.update(PRODUCER_TUNING)
     return properties

@@ -108,12 +108,13 @@ class LocalRuntime:
         self._start_worker(state, member, ensure_jars())
         self.wait_for_worker(state, member)
 
-    def restart_workers(self, exactly_once: bool) -> None:
+    def restart_workers(self, exactly_once: bool, producer_tuning: bool = True) -> None:
         """Stop every worker, then start them all with exactly-once source support on or off."""
         state = self.state()
         for member in state.workers:
             processes.stop(member.pid, worker.marker(state, member))
         state.exactly_once = exactly_once
+        state.producer_tuning = producer_tuning
         state.save()
         jars = ensure_jars()
         for member in state.workers:

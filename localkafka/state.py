@@ -51,6 +51,8 @@ class RuntimeState:
     group_id: str
     # Exactly-once source support on the workers (on by default, as on EKS).
     exactly_once: bool = True
+    # The tuned producer settings of connect/worker_properties.py (off only to benchmark without).
+    producer_tuning: bool = True
     brokers: dict[str, BrokerState] = field(default_factory=dict)
     workers: list[WorkerState] = field(default_factory=list)
 
@@ -81,6 +83,7 @@ class RuntimeState:
             runtime_dir=raw["runtime_dir"],
             group_id=raw["group_id"],
             exactly_once=raw.get("exactly_once", True),
+            producer_tuning=raw.get("producer_tuning", True),
             brokers={name: BrokerState(**broker) for name, broker in raw["brokers"].items()},
             workers=[WorkerState(**worker) for worker in raw["workers"]],
         )

@@ -34,6 +34,7 @@ def worker_settings(state: RuntimeState, worker: WorkerState) -> WorkerSettings:
         rest_advertised_host="127.0.0.1",
         secrets_dir=str(state.secrets_dir),
         exactly_once=state.exactly_once,
+        producer_tuning=state.producer_tuning,
         rebalance_delay_ms=LOCAL_REBALANCE_DELAY_MS,
     )
 

@@ -61,7 +61,10 @@ def produce(state: RuntimeState, topics: dict[str, int], per_topic: int, run_id:
     producer = clients.producer(state, "source")
     for index in range(per_topic):
         for topic in topics:
-            headers = [(RUN_HEADER, run_id.encode()), (TOPIC_HEADER, topic.encode())]
+            headers: list[tuple[str, str | bytes | None]] = [
+                (RUN_HEADER, run_id.encode()),
+                (TOPIC_HEADER, topic.encode()),
+            ]
             producer.produce(
                 topic, key=str(index).encode(), value=f"sample {index} of {topic}".encode(), headers=headers
             )
@@ -90,7 +93,8 @@ def trace(
                 if headers.get(RUN_HEADER) != run_id.encode():
                     continue
                 report = reports[headers[TOPIC_HEADER].decode()]  # type: ignore[union-attr]
-                report.destinations[message.topic()] = report.destinations.get(message.topic(), 0) + 1  # type: ignore[index]
+                topic = str(message.topic())
+                report.destinations[topic] = report.destinations.get(topic, 0) + 1
                 report.latencies_ms.append(time.time() * 1000 - message.timestamp()[1])
                 seen += 1
     finally:

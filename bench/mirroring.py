@@ -1,0 +1,278 @@
+"""Mirroring throughput (a backlog) and end-to-end latency (a steady rate), per settings profile.
+
+Profiles:
+- tuned: this project's worker (connect/worker_properties.py) and connector defaults
+  (connect/connector_defaults.py), exactly-once on, as every stack runs;
+- tuned-no-eos: the same without exactly-once, to show what transactions cost;
+- stock: what the seed designs ran: Connect's producer defaults, gzip, one task, no consumer tuning.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import TopicPartition
+
+from bench import kafka_tools
+from connect.cluster_connection import client_properties
+from connect.connector_defaults import SOURCE_CONNECTOR
+from connect.connector_tree import TreeContext, load_connector_tree
+from connect.rest import ConnectClient
+from connect.worker_properties import BYTE_ARRAY_CONVERTER
+from localkafka import clients
+from localkafka.endpoints import cluster_endpoints, connect_endpoint
+from localkafka.runtime import LocalRuntime
+from localkafka.state import RuntimeState
+
+IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    producer_tuning: bool
+    exactly_once: bool
+    tasks: int
+
+    def connector_config(self, state: RuntimeState, topic: str) -> dict[str, str]:
+        if self.producer_tuning:
+            return _tuned_config(state, topic, self.tasks, self.exactly_once)
+        return _stock_config(state, topic)
+
+
+TUNED = Profile("tuned", producer_tuning=True, exactly_once=True, tasks=4)
+TUNED_NO_EOS = Profile("tuned-no-eos", producer_tuning=True, exactly_once=False, tasks=4)
+STOCK = Profile("stock", producer_tuning=False, exactly_once=False, tasks=1)
+PROFILES = {profile.name: profile for profile in (TUNED, TUNED_NO_EOS, STOCK)}
+
+
+def _tuned_config(state: RuntimeState, topic: str, tasks: int, exactly_once: bool) -> dict[str, str]:
+    """Exactly what a connector file `{"config": {"topics": ..., "tasks.max": ...}}` becomes."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "bench" / "destination" / "source"
+        folder.mkdir(parents=True)
+        (folder / f"{topic}.json").write_text(
+            f'{{"config": {{"connector.class": "MirrorSourceConnector", "topics": "{topic}", "tasks.max": {tasks}}}}}'
+        )
+        endpoints = cluster_endpoints(state)
+        context = TreeContext(
+            root=Path(scratch),
+            env="bench",
+            destination=endpoints["destination"],
+            sources={"source": endpoints["source"]},
+            secrets_dir=str(state.secrets_dir),
+            replication_factor=1,
+            exactly_once=exactly_once,
+            display_root=Path(scratch),
+        )
+        [spec] = load_connector_tree(context).connectors
+    return spec.config
+
+
+def _stock_config(state: RuntimeState, topic: str) -> dict[str, str]:
+    """MirrorMaker 2's own defaults plus what any working setup needs (connections, byte converters)."""
+    endpoints = cluster_endpoints(state)
+    config = {
+        "connector.class": SOURCE_CONNECTOR,
+        "topics": topic,
+        "tasks.max": "1",
+        "source.cluster.alias": "source",
+        "target.cluster.alias": "destination",
+        "replication.policy.class": IDENTITY_POLICY,
+        "key.converter": BYTE_ARRAY_CONVERTER,
+        "value.converter": BYTE_ARRAY_CONVERTER,
+        "header.converter": BYTE_ARRAY_CONVERTER,
+        "producer.override.compression.type": "gzip",
+        "replication.factor": "1",
+        "offset-syncs.topic.replication.factor": "1",
+        "offset-syncs.topic.location": "target",
+    }
+    for prefix, name in (("source.cluster.", "source"), ("target.cluster.", "destination")):
+        for key, value in client_properties(endpoints[name], str(state.secrets_dir)).items():
+            config[prefix + key] = value
+    return config
+
+
+def use_profile(runtime: LocalRuntime, profile: Profile) -> RuntimeState:
+    state = runtime.state()
+    if (state.exactly_once, state.producer_tuning) != (profile.exactly_once, profile.producer_tuning):
+        runtime.restart_workers(exactly_once=profile.exactly_once, producer_tuning=profile.producer_tuning)
+    return runtime.state()
+
+
+def mirror_metric(state: RuntimeState, topic: str, metric: str) -> list[float]:
+    """Every partition's value of a MirrorSourceConnector metric for `topic`, from every worker."""
+    pattern = re.compile(rf"^kafka_connect_mirror_source_connector_{metric}\{{([^}}]*)\}} (\S+)$")
+    values = []
+    for worker in state.workers:
+        with urllib.request.urlopen(worker.metrics_url, timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                match = pattern.match(line)
+                if match and f'topic="{topic}"' in match[1]:
+                    values.append(float(match[2]))
+    return values
+
+
+def mirror_backlog(
+    runtime: LocalRuntime, profile: Profile, records: int, record_size: int, partitions: int, folder: Path
+) -> dict[str, Any]:
+    """Fill a source topic first, then time MirrorMaker 2 from connector creation to the last record."""
+    state = use_profile(runtime, profile)
+    topic = f"backlog-{profile.name}-{uuid.uuid4().hex[:8]}"
+    clients.create_topics(state, "source", {topic: partitions})
+    kafka_tools.produce(state, "source", topic, records, record_size, folder)
+    with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client:
+        name = f"bench-{topic}"
+        started = time.monotonic()
+        client.create_connector(name, profile.connector_config(state, topic))
+        first_seen = None
+        while True:
+            done = sum(mirror_metric(state, topic, "record_count"))
+            now = time.monotonic()
+            if done and first_seen is None:
+                first_seen = now
+            if done >= records:
+                break
+            if now - started > 3600:
+                raise TimeoutError(f"{profile.name}: {done} of {records} records mirrored after an hour")
+            time.sleep(0.25)
+        finished = time.monotonic()
+        client.delete_connector(name)
+    total = finished - started
+    steady = finished - (first_seen or started)
+    megabytes = records * record_size / 1_048_576
+    return {
+        "profile": asdict(profile),
+        "records": records,
+        "record_size": record_size,
+        "partitions": partitions,
+        "seconds": round(total, 2),
+        "records_per_second": round(records / total),
+        "mb_per_second": round(megabytes / total, 1),
+        "steady_records_per_second": round(records / steady) if steady > 0 else None,
+    }
+
+
+def mirror_with_mm1(
+    runtime: LocalRuntime, records: int, record_size: int, partitions: int, folder: Path
+) -> dict[str, Any]:
+    """MirrorMaker 1 (Kafka 3.9) on the same backlog; it keeps topic names, so the target exists first."""
+    state = runtime.state()
+    topic = f"backlog-mm1-{uuid.uuid4().hex[:8]}"
+    clients.create_topics(state, "source", {topic: partitions})
+    clients.create_topics(state, "destination", {topic: partitions})
+    kafka_tools.produce(state, "source", topic, records, record_size, folder)
+    started = time.monotonic()
+    process = kafka_tools.start_mm1(state, topic, streams=2, folder=folder)
+    try:
+        while end_offsets(state, topic, partitions) < records:
+            if process.poll() is not None:
+                raise RuntimeError(f"MirrorMaker 1 exited ({process.returncode}); see {folder / 'mm1.log'}")
+            if time.monotonic() - started > 3600:
+                raise TimeoutError("MirrorMaker 1 did not finish within an hour")
+            time.sleep(0.25)
+        total = time.monotonic() - started
+    finally:
+        process.kill()
+        process.wait()
+    return {
+        "profile": {"name": "mirrormaker1", "exactly_once": False, "streams": 2},
+        "records": records,
+        "record_size": record_size,
+        "partitions": partitions,
+        "seconds": round(total, 2),
+        "records_per_second": round(records / total),
+        "mb_per_second": round(records * record_size / 1_048_576 / total, 1),
+    }
+
+
+def end_offsets(state: RuntimeState, topic: str, partitions: int) -> int:
+    consumer = clients.consumer(state, "destination", "bench-watermarks")
+    try:
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions))
+    finally:
+        consumer.close()
+
+
+def steady_latency(
+    runtime: LocalRuntime, profile: Profile, rate: int, seconds: int, record_size: int, partitions: int
+) -> dict[str, Any]:
+    """Produce at `rate` records/s on the source; latency = arrival on the destination - record timestamp."""
+    state = use_profile(runtime, profile)
+    topic = f"latency-{profile.name}-{uuid.uuid4().hex[:8]}"
+    clients.create_topics(state, "source", {topic: partitions})
+    name = f"bench-{topic}"
+    with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client:
+        client.create_connector(name, profile.connector_config(state, topic))
+        clients.wait_for_topic(state, "destination", topic)
+        latencies: list[float] = []
+        stop = threading.Event()
+        reader = threading.Thread(target=_read_latencies, args=(state, topic, partitions, latencies, stop))
+        reader.start()
+        time.sleep(2)  # the reader has its partitions before the first record
+        expected = _produce_at_rate(state, topic, rate, seconds, record_size)
+        deadline = time.monotonic() + 60
+        while len(latencies) < expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stop.set()
+        reader.join()
+        replication_max = max(mirror_metric(state, topic, "replication_latency_ms_max") or [float("nan")])
+        replication_avg = statistics.mean(mirror_metric(state, topic, "replication_latency_ms_avg") or [float("nan")])
+        client.delete_connector(name)
+    warm = latencies[len(latencies) // 10 :]  # the first tenth covers task start-up
+    ordered = sorted(warm)
+    return {
+        "profile": asdict(profile),
+        "rate": rate,
+        "seconds": seconds,
+        "record_size": record_size,
+        "produced": expected,
+        "arrived": len(latencies),
+        "p50_ms": round(ordered[len(ordered) // 2], 1) if ordered else None,
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1) if ordered else None,
+        "max_ms": round(ordered[-1], 1) if ordered else None,
+        "mm2_replication_latency_ms_max": replication_max,
+        "mm2_replication_latency_ms_avg": round(replication_avg, 1),
+    }
+
+
+def _produce_at_rate(state: RuntimeState, topic: str, rate: int, seconds: int, record_size: int) -> int:
+    producer = clients.producer(state, "source", **{"linger.ms": 1})
+    payload = b"x" * record_size
+    slice_seconds = 0.01
+    per_slice = max(1, round(rate * slice_seconds))
+    started = time.monotonic()
+    sent = 0
+    while sent < rate * seconds:
+        for _ in range(per_slice):
+            producer.produce(topic, value=payload)
+        sent += per_slice
+        producer.poll(0)
+        pause = started + sent / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    producer.flush(30)
+    return sent
+
+
+def _read_latencies(
+    state: RuntimeState, topic: str, partitions: int, latencies: list[float], stop: threading.Event
+) -> None:
+    consumer = clients.consumer(state, "destination", f"bench-latency-{topic}", **{"fetch.wait.max.ms": 5})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    try:
+        while not stop.is_set():
+            for message in consumer.consume(num_messages=5000, timeout=0.1):
+                if message.error() is None:
+                    latencies.append(time.time() * 1000 - message.timestamp()[1])
+    finally:
+        consumer.close()
