@@ -11,6 +11,8 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,10 +41,12 @@ class Sizes:
     latency_seconds: int
     program_files: tuple[int, ...]
     registration_connectors: int
+    # Throughput runs per profile, alternating profiles, so that a noisy minute hits all of them.
+    repeats: int
 
 
-FULL = Sizes(2_000_000, 1024, 8, 5000, 30, (10, 100, 1000), 200)
-SMOKE = Sizes(20_000, 1024, 4, 500, 5, (10, 20), 5)
+FULL = Sizes(2_000_000, 1024, 8, 5000, 30, (10, 100, 1000), 200, 3)
+SMOKE = Sizes(20_000, 1024, 4, 500, 5, (10, 20), 5, 1)
 
 
 def log(message: str) -> None:
@@ -62,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     results_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-work-"))
 
+    needed = 3 * sizes.records * sizes.record_size  # a backlog, its mirror, and room for the logs
+    free = shutil.disk_usage(REPO_ROOT).free
+    if free < needed:
+        log(f"needs {needed / 2**30:.1f} GiB free on {REPO_ROOT}'s disk, has {free / 2**30:.1f} GiB")
+        return 2
     os.environ.setdefault("MM2_LOCAL_WORKER_HEAP", BENCH_WORKER_HEAP)
     runtime = LocalRuntime(args.runtime_dir.resolve())
     log(f"starting the benchmark runtime in {runtime.runtime_dir}")
@@ -90,41 +99,45 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
     state = mirroring.use_profile(runtime, mirroring.TUNED)
     n, size, partitions = sizes.records, sizes.record_size, sizes.partitions
 
-    log(f"ceiling: ProducerPerformance, {n} x {size} B into the destination")
-    ceiling_topic = f"ceiling-{int(time.time())}"
-    clients.create_topics(state, "destination", {ceiling_topic: partitions})
-    produce = kafka_tools.produce(state, "destination", ceiling_topic, n, size, work)
     log(f"ceiling: ConsumerPerformance, {n} records from the source")
     source_topic = f"ceiling-source-{int(time.time())}"
     clients.create_topics(state, "source", {source_topic: partitions})
     kafka_tools.produce(state, "source", source_topic, n, size, work)
+    settle()
     consume = kafka_tools.consume(state, "source", source_topic, n, work)
-    ceiling = {"produce": produce.__dict__, "consume": consume.__dict__}
+    clients.delete_topics(state, "source", [source_topic])
 
-    throughput = []
-    for profile in (mirroring.TUNED, mirroring.TUNED_NO_EOS, mirroring.STOCK):
-        log(f"mirroring a backlog of {n} records, profile {profile.name}")
-        row = mirroring.mirror_backlog(runtime, profile, n, size, partitions, work)
-        row["ratio_to_produce_ceiling"] = round(row["records_per_second"] / produce.records_per_second, 2)
-        throughput.append(row)
-        log(f"  {row['records_per_second']} records/s, {row['mb_per_second']} MB/s")
-    log(f"mirroring a backlog of {n} records with MirrorMaker 1 (Kafka 3.9)")
-    try:
-        row = mirroring.mirror_with_mm1(runtime, n, size, partitions, work)
-        row["ratio_to_produce_ceiling"] = round(row["records_per_second"] / produce.records_per_second, 2)
-        throughput.append(row)
-    except (RuntimeError, TimeoutError) as error:
-        throughput.append({"profile": {"name": "mirrormaker1"}, "error": str(error)[-500:]})
-    tuned = throughput[0]["records_per_second"]
-    stock = throughput[2]["records_per_second"]
+    backlog = mirroring.Backlog(n, size, partitions, work, settle)
+    produce_runs: list[kafka_tools.ToolRun] = []
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ("tuned", "tuned-no-eos", "stock", "mirrormaker1")}
+    for attempt in range(sizes.repeats):
+        log(f"round {attempt + 1} of {sizes.repeats}: ProducerPerformance, {n} x {size} B into the destination")
+        ceiling_topic = f"ceiling-{int(time.time())}"
+        clients.create_topics(state, "destination", {ceiling_topic: partitions})
+        settle()
+        produce_runs.append(kafka_tools.produce(state, "destination", ceiling_topic, n, size, work))
+        clients.delete_topics(state, "destination", [ceiling_topic])
+        for profile in (mirroring.TUNED, mirroring.TUNED_NO_EOS, mirroring.STOCK):
+            log(f"round {attempt + 1}: mirroring a backlog of {n} records, profile {profile.name}")
+            runs[profile.name].append(mirroring.mirror_backlog(runtime, profile, backlog))
+            log(f"  {runs[profile.name][-1]['records_per_second']} records/s")
+        log(f"round {attempt + 1}: mirroring a backlog of {n} records with MirrorMaker 1 (Kafka 3.9)")
+        try:
+            runs["mirrormaker1"].append(mirroring.mirror_with_mm1(runtime, backlog))
+        except (RuntimeError, TimeoutError) as error:
+            runs["mirrormaker1"].append({"profile": {"name": "mirrormaker1"}, "error": str(error)[-500:]})
+    produce = mean_run(produce_runs)
+    throughput = [summarize(name, rows, produce["records_per_second"]) for name, rows in runs.items()]
     ratios = {
-        "tuned_to_stock": round(tuned / stock, 2),
+        "tuned_to_stock": round(throughput[0]["records_per_second"] / throughput[2]["records_per_second"], 2),
         "tuned_to_produce_ceiling": throughput[0]["ratio_to_produce_ceiling"],
     }
+    ceiling = {"produce": produce, "consume": consume.__dict__}
 
     latency = []
     for profile in (mirroring.TUNED, mirroring.STOCK):
         log(f"latency at {sizes.latency_rate} records/s for {sizes.latency_seconds} s, profile {profile.name}")
+        settle()
         latency.append(
             mirroring.steady_latency(runtime, profile, sizes.latency_rate, sizes.latency_seconds, size, partitions)
         )
@@ -147,6 +160,36 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
     }
 
 
+def settle() -> None:
+    """Flush dirty pages before a measured phase, so that one phase's writes do not slow the next."""
+    os.sync()
+    time.sleep(2)
+
+
+def mean_run(runs: list[kafka_tools.ToolRun]) -> dict[str, Any]:
+    rates = [run.records_per_second for run in runs]
+    return {
+        "records": runs[0].records,
+        "records_per_second": round(statistics.mean(rates)),
+        "mb_per_second": round(statistics.mean(run.mb_per_second for run in runs), 1),
+        "runs_records_per_second": [round(rate) for rate in rates],
+    }
+
+
+def summarize(name: str, rows: list[dict[str, Any]], ceiling_rate: float) -> dict[str, Any]:
+    """One row per profile: the mean of its rounds, each round's figure kept beside it."""
+    good = [row for row in rows if "error" not in row]
+    if not good:
+        return rows[-1]
+    summary = dict(good[-1])
+    summary["records_per_second"] = round(statistics.mean(row["records_per_second"] for row in good))
+    summary["mb_per_second"] = round(statistics.mean(row["mb_per_second"] for row in good), 1)
+    summary["seconds"] = round(statistics.mean(row["seconds"] for row in good), 2)
+    summary["runs_records_per_second"] = [row["records_per_second"] for row in good]
+    summary["ratio_to_produce_ceiling"] = round(summary["records_per_second"] / ceiling_rate, 2)
+    return summary
+
+
 def machine() -> dict[str, Any]:
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     return {
@@ -156,6 +199,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "java": java,
         "load_average_at_start": os.getloadavg(),
+        "disk_free_gb_at_start": round(shutil.disk_usage(REPO_ROOT).free / 2**30, 1),
     }
 
 

@@ -3,9 +3,7 @@ and MirrorMaker 1 (Kafka 3.9 jars, built from bench/mm1/pom.xml)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +11,12 @@ from pathlib import Path
 from connect.cluster_connection import client_properties
 from connect.worker_properties import CONFIG_PROVIDERS
 from localkafka.endpoints import cluster_endpoints
-from localkafka.jars import ensure_jars
+from localkafka.jars import build_with_maven, ensure_jars
 from localkafka.paths import JAR_CACHE, REPO_ROOT, WORKER_CONFIG_DIR
 from localkafka.state import RuntimeState, write_secret
 
 MM1_POM = REPO_ROOT / "bench" / "mm1" / "pom.xml"
-MM1_LIBS = JAR_CACHE.parent / "mm1" / "libs"
+MM1_CACHE = JAR_CACHE.parent / "mm1"
 TOOL_HEAP = ["-Xms256m", "-Xmx1g"]
 # The producer settings the tuned worker gives MirrorMaker 2 (connect/worker_properties.py), so
 # that the ceiling is what the same producer could do with no mirroring in the way.
@@ -131,26 +129,9 @@ def consume(state: RuntimeState, cluster: str, topic: str, records: int, folder:
 
 
 def mm1_classpath() -> str:
-    """MirrorMaker 1's jars (Kafka 3.9), built from bench/mm1/pom.xml when its poms change."""
-    digest = hashlib.sha256(MM1_POM.read_bytes() + (REPO_ROOT / "docker" / "pom.xml").read_bytes()).hexdigest()
-    stamp = MM1_LIBS.parent / "inputs.sha256"
-    if not stamp.exists() or stamp.read_text() != digest:
-        shutil.rmtree(MM1_LIBS, ignore_errors=True)
-        command = [
-            "mvn",
-            "--batch-mode",
-            "--quiet",
-            "--strict-checksums",
-            "-f",
-            str(MM1_POM),
-            f"-Dmm1.output={MM1_LIBS}",
-            "package",
-        ]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"building MirrorMaker 1's classpath failed:\n{result.stdout[-3000:]}")
-        stamp.write_text(digest)
-    return f"{MM1_LIBS}/*"
+    """MirrorMaker 1's jars (Kafka 3.9), built from bench/mm1/pom.xml."""
+    build_with_maven(MM1_POM, "mm1.output", MM1_CACHE, "package", [MM1_POM, REPO_ROOT / "docker" / "pom.xml"])
+    return f"{MM1_CACHE / 'libs'}/*"
 
 
 def start_mm1(state: RuntimeState, topic: str, streams: int, folder: Path) -> subprocess.Popen[bytes]:

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -122,77 +123,89 @@ def mirror_metric(state: RuntimeState, topic: str, metric: str) -> list[float]:
     return values
 
 
-def mirror_backlog(
-    runtime: LocalRuntime, profile: Profile, records: int, record_size: int, partitions: int, folder: Path
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Backlog:
+    """What each throughput run mirrors: `records` records of `record_size` bytes over `partitions`."""
+
+    records: int
+    record_size: int
+    partitions: int
+    folder: Path
+    # Called between filling the source topic and starting the clock.
+    settle: Callable[[], None] = lambda: None
+
+    def fill(self, state: RuntimeState, label: str) -> str:
+        """A new source topic holding the backlog, written by ProducerPerformance."""
+        topic = f"backlog-{label}-{uuid.uuid4().hex[:8]}"
+        clients.create_topics(state, "source", {topic: self.partitions})
+        kafka_tools.produce(state, "source", topic, self.records, self.record_size, self.folder)
+        return topic
+
+    def drop(self, state: RuntimeState, topic: str) -> None:
+        """Delete the backlog and its mirror: a full run writes tens of gigabytes otherwise."""
+        clients.delete_topics(state, "source", [topic])
+        clients.delete_topics(state, "destination", [topic])
+
+    def rates(self, seconds: float) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "record_size": self.record_size,
+            "partitions": self.partitions,
+            "seconds": round(seconds, 2),
+            "records_per_second": round(self.records / seconds),
+            "mb_per_second": round(self.records * self.record_size / 1_048_576 / seconds, 1),
+        }
+
+
+def mirror_backlog(runtime: LocalRuntime, profile: Profile, backlog: Backlog) -> dict[str, Any]:
     """Fill a source topic first, then time MirrorMaker 2 from connector creation to the last record."""
     state = use_profile(runtime, profile)
-    topic = f"backlog-{profile.name}-{uuid.uuid4().hex[:8]}"
-    clients.create_topics(state, "source", {topic: partitions})
-    kafka_tools.produce(state, "source", topic, records, record_size, folder)
+    topic = backlog.fill(state, profile.name)
+    records = backlog.records
+    backlog.settle()
     with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client:
         name = f"bench-{topic}"
         started = time.monotonic()
         client.create_connector(name, profile.connector_config(state, topic))
-        first_seen = None
-        while True:
-            done = sum(mirror_metric(state, topic, "record_count"))
-            now = time.monotonic()
-            if done and first_seen is None:
-                first_seen = now
-            if done >= records:
-                break
-            if now - started > 3600:
-                raise TimeoutError(f"{profile.name}: {done} of {records} records mirrored after an hour")
-            time.sleep(0.25)
-        finished = time.monotonic()
+        _wait_for(lambda: sum(mirror_metric(state, topic, "record_count")) >= records, profile.name)
+        seconds = time.monotonic() - started
         client.delete_connector(name)
-    total = finished - started
-    steady = finished - (first_seen or started)
-    megabytes = records * record_size / 1_048_576
-    return {
-        "profile": asdict(profile),
-        "records": records,
-        "record_size": record_size,
-        "partitions": partitions,
-        "seconds": round(total, 2),
-        "records_per_second": round(records / total),
-        "mb_per_second": round(megabytes / total, 1),
-        "steady_records_per_second": round(records / steady) if steady > 0 else None,
-    }
+    backlog.drop(state, topic)
+    return {"profile": asdict(profile), **backlog.rates(seconds)}
 
 
-def mirror_with_mm1(
-    runtime: LocalRuntime, records: int, record_size: int, partitions: int, folder: Path
-) -> dict[str, Any]:
+def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
     """MirrorMaker 1 (Kafka 3.9) on the same backlog; it keeps topic names, so the target exists first."""
     state = runtime.state()
-    topic = f"backlog-mm1-{uuid.uuid4().hex[:8]}"
-    clients.create_topics(state, "source", {topic: partitions})
-    clients.create_topics(state, "destination", {topic: partitions})
-    kafka_tools.produce(state, "source", topic, records, record_size, folder)
+    topic = backlog.fill(state, "mm1")
+    clients.create_topics(state, "destination", {topic: backlog.partitions})
+    backlog.settle()
+    folder = backlog.folder
     started = time.monotonic()
     process = kafka_tools.start_mm1(state, topic, streams=2, folder=folder)
     try:
-        while end_offsets(state, topic, partitions) < records:
+
+        def finished() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"MirrorMaker 1 exited ({process.returncode}); see {folder / 'mm1.log'}")
-            if time.monotonic() - started > 3600:
-                raise TimeoutError("MirrorMaker 1 did not finish within an hour")
-            time.sleep(0.25)
-        total = time.monotonic() - started
+            return end_offsets(state, topic, backlog.partitions) >= backlog.records
+
+        _wait_for(finished, "MirrorMaker 1")
+        seconds = time.monotonic() - started
     finally:
         process.kill()
         process.wait()
-    return {
-        "profile": {"name": "mirrormaker1", "exactly_once": False, "streams": 2},
-        "records": records,
-        "record_size": record_size,
-        "partitions": partitions,
-        "seconds": round(total, 2),
-        "records_per_second": round(records / total),
-        "mb_per_second": round(records * record_size / 1_048_576 / total, 1),
-    }
+    backlog.drop(state, topic)
+    profile = {"name": "mirrormaker1", "exactly_once": False, "streams": 2}
+    return {"profile": profile, **backlog.rates(seconds)}
+
+
+def _wait_for(done: Callable[[], bool], what: str, limit: float = 3600) -> None:
+    started = time.monotonic()
+    while not done():
+        if time.monotonic() - started > limit:
+            raise TimeoutError(f"{what} did not finish mirroring within {limit:.0f}s")
+        time.sleep(0.25)
 
 
 def end_offsets(state: RuntimeState, topic: str, partitions: int) -> int:
@@ -228,6 +241,8 @@ def steady_latency(
         replication_max = max(mirror_metric(state, topic, "replication_latency_ms_max") or [float("nan")])
         replication_avg = statistics.mean(mirror_metric(state, topic, "replication_latency_ms_avg") or [float("nan")])
         client.delete_connector(name)
+    clients.delete_topics(state, "source", [topic])
+    clients.delete_topics(state, "destination", [topic])
     warm = latencies[len(latencies) // 10 :]  # the first tenth covers task start-up
     ordered = sorted(warm)
     return {

@@ -2,7 +2,7 @@
 
 - Evaluation: the staging (EKS) program under Pulumi mocks, in a fresh process per size, with N
   connector files split over its two sources (tests/unit/harness.py runs it).
-- Registration: N running connectors registered by `pulumi up` (this project's provider) and by a
+- Registration: N running (heartbeat) connectors registered by `pulumi up` (this project's provider) and by a
   loop that PUTs every config (the seed design's script); then each a second time, counting the
   REST calls, the writes and the connector restarts the workers logged.
 """
@@ -79,11 +79,11 @@ def evaluate_program(connector_files: int, folder: Path) -> dict[str, Any]:
 
 
 def _write_connectors(folder: Path, count: int, prefix: str) -> list[str]:
-    """`count` running checkpoint connectors: real connectors with admin clients, but no data to move."""
+    """`count` heartbeat connectors: real connectors with a running task each, but little data to move."""
     names = []
     for index in range(count):
         name = f"{prefix}-{index:04d}"
-        config = {"connector.class": "MirrorCheckpointConnector", "groups": f"no-such-group-{index}"}
+        config = {"connector.class": "MirrorHeartbeatConnector", "emit.heartbeats.interval.seconds": 60}
         (folder / f"{name}.json").write_text(json.dumps({"config": config}))
         names.append(name)
     return names
@@ -91,6 +91,7 @@ def _write_connectors(folder: Path, count: int, prefix: str) -> list[str]:
 
 def registration(runtime: LocalRuntime, connectors: int, folder: Path) -> dict[str, Any]:
     state = runtime.state()
+    (folder / "registration").mkdir(parents=True, exist_ok=True)
     project = copy_project(runtime, folder / "registration", STACK)
     for path in project.source_folder.glob("*.json"):
         path.unlink()

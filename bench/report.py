@@ -18,7 +18,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "| Throughput | records/s | MB/s | x produce ceiling |",
         "| --- | ---: | ---: | ---: |",
-        f"| Raw produce into the destination (ProducerPerformance) | {ceiling['produce']['records_per_second']:.0f} "
+        f"| Raw produce into the destination, ProducerPerformance "
+        f"(rounds: {', '.join(str(r) for r in ceiling['produce']['runs_records_per_second'])}) "
+        f"| {ceiling['produce']['records_per_second']:.0f} "
         f"| {ceiling['produce']['mb_per_second']:.1f} | 1.00 |",
         f"| Raw consume from the source (ConsumerPerformance) | {ceiling['consume']['records_per_second']:.0f} "
         f"| {ceiling['consume']['mb_per_second']:.1f} | |",

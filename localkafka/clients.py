@@ -73,6 +73,14 @@ def create_topics(
                 raise RuntimeError(f"creating topic {name!r} on {cluster}: {error}") from None
 
 
+def delete_topics(state: RuntimeState, cluster: str, topics: Iterable[str]) -> None:
+    """Delete the topics that exist (benchmarks free their disk space as they go)."""
+    client = admin(state, cluster)
+    present = [topic for topic in topics if topic in set(client.list_topics(timeout=10).topics)]
+    for future in client.delete_topics(present, operation_timeout=60).values() if present else []:
+        future.result()
+
+
 def topic_names(state: RuntimeState, cluster: str) -> set[str]:
     return set(admin(state, cluster).list_topics(timeout=10).topics)
 

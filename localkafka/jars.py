@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from localkafka.paths import DOCKER_DIR, JAR_CACHE
+from localkafka.paths import DOCKER_DIR, JAR_CACHE, REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -23,26 +23,32 @@ class RuntimeJars:
 
 
 def ensure_jars(cache: Path = JAR_CACHE) -> RuntimeJars:
-    """Build the jars unless the cache already holds the ones the current poms and sources give."""
-    jars = RuntimeJars(cache / "libs", cache / "agent" / "jmx_prometheus_javaagent.jar")
-    stamp = cache / "inputs.sha256"
-    digest = _inputs_digest()
-    if stamp.exists() and stamp.read_text() == digest and jars.jmx_agent.exists():
-        return jars
-    print(f"localkafka: building jars with Maven into {cache} (first run takes a minute)", file=sys.stderr)
+    """The runtime's jars, built unless the cache already holds what the current poms and sources give."""
+    inputs = sorted(DOCKER_DIR.rglob("pom.xml")) + sorted((DOCKER_DIR / "replication-policy" / "src").rglob("*.java"))
+    # verify: the policy's unit tests and the check on its packaged jar run before it is used.
+    build_with_maven(DOCKER_DIR / "pom.xml", "mm2.runtime.output", cache, "verify", inputs)
+    return RuntimeJars(cache / "libs", cache / "agent" / "jmx_prometheus_javaagent.jar")
+
+
+def build_with_maven(pom: Path, output_property: str, output: Path, goal: str, inputs: list[Path]) -> None:
+    """Run Maven on `pom` into `output`, unless a stamp there says these inputs were built already."""
+    stamp = output / "inputs.sha256"
+    digest = _digest([path for path in inputs if "target" not in path.parts])
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"localkafka: building {pom.relative_to(REPO_ROOT)} with Maven into {output}", file=sys.stderr)
     # A version bump must not leave the old jar beside the new one on the classpath.
-    shutil.rmtree(cache, ignore_errors=True)
-    cache.mkdir(parents=True)
+    shutil.rmtree(output, ignore_errors=True)
+    output.mkdir(parents=True)
     command = [
         "mvn",
         "--batch-mode",
         "--quiet",
         "--strict-checksums",
-        # verify: the policy's unit tests and the check on its packaged jar run before it is used.
         "-f",
-        str(DOCKER_DIR / "pom.xml"),
-        f"-Dmm2.runtime.output={cache}",
-        "verify",
+        str(pom),
+        f"-D{output_property}={output}",
+        goal,
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -51,16 +57,11 @@ def ensure_jars(cache: Path = JAR_CACHE) -> RuntimeJars:
             f"{result.stdout[-4000:]}{result.stderr[-4000:]}"
         )
     stamp.write_text(digest)
-    return jars
 
 
-def _inputs_digest() -> str:
-    """Every pom and every policy source: what changes the jars."""
+def _digest(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    inputs = sorted(DOCKER_DIR.rglob("pom.xml")) + sorted((DOCKER_DIR / "replication-policy" / "src").rglob("*.java"))
-    for path in inputs:
-        if "target" in path.parts:
-            continue
-        digest.update(str(path.relative_to(DOCKER_DIR)).encode())
+    for path in paths:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

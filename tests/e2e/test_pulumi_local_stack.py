@@ -71,6 +71,18 @@ def test_editing_one_file_updates_only_that_connector(project: Project) -> None:
     assert set(project.log.connector_stops_since(mark)) == {"orders"}
 
 
+def test_topic_filter_matching_nothing_is_a_warning_not_an_error(project: Project) -> None:
+    idle = project.source_folder / "idle.json"
+    idle.write_text(
+        json.dumps({"config": {"connector.class": "MirrorSourceConnector", "topics": "nothing-matches-.*"}})
+    )
+    output = project.up(STACK)
+    idle.unlink()
+    project.up(STACK)
+    assert "1 created" in output, output
+    assert "connectors/local/destination/source/idle.json: connector 'idle' runs no task" in output, output
+
+
 def test_deleting_a_file_deletes_its_connector(project: Project) -> None:
     (project.source_folder / "heartbeats.json").unlink()
     mark = project.log.mark()
