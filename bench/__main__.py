@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import kafka_tools, mirroring, program, report
+from bench.cpu import CpuMeter
 from localkafka import clients
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
@@ -109,13 +110,16 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
 
     backlog = mirroring.Backlog(n, size, partitions, work, settle)
     produce_runs: list[kafka_tools.ToolRun] = []
+    produce_cpu: list[dict[str, Any]] = []
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ("tuned", "tuned-no-eos", "stock", "mirrormaker1")}
     for attempt in range(sizes.repeats):
         log(f"round {attempt + 1} of {sizes.repeats}: ProducerPerformance, {n} x {size} B into the destination")
         ceiling_topic = f"ceiling-{int(time.time())}"
         clients.create_topics(state, "destination", {ceiling_topic: partitions})
         settle()
-        produce_runs.append(kafka_tools.produce(state, "destination", ceiling_topic, n, size, work))
+        with CpuMeter(state) as cpu:
+            produce_runs.append(kafka_tools.produce(state, "destination", ceiling_topic, n, size, work))
+        produce_cpu.append(cpu.report())
         clients.delete_topics(state, "destination", [ceiling_topic])
         for profile in (mirroring.TUNED, mirroring.TUNED_NO_EOS, mirroring.STOCK):
             log(f"round {attempt + 1}: mirroring a backlog of {n} records, profile {profile.name}")
@@ -132,7 +136,7 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
         "tuned_to_stock": round(throughput[0]["records_per_second"] / throughput[2]["records_per_second"], 2),
         "tuned_to_produce_ceiling": throughput[0]["ratio_to_produce_ceiling"],
     }
-    ceiling = {"produce": produce, "consume": consume.__dict__}
+    ceiling = {"produce": produce | {"cpu": produce_cpu}, "consume": consume.__dict__}
 
     latency = []
     for profile in (mirroring.TUNED, mirroring.STOCK):

@@ -24,6 +24,7 @@ from typing import Any
 from confluent_kafka import TopicPartition
 
 from bench import kafka_tools
+from bench.cpu import CpuMeter
 from connect.cluster_connection import client_properties
 from connect.connector_defaults import SOURCE_CONNECTOR
 from connect.connector_tree import TreeContext, load_connector_tree
@@ -110,6 +111,20 @@ def use_profile(runtime: LocalRuntime, profile: Profile) -> RuntimeState:
     return runtime.state()
 
 
+def mirrored(
+    state: RuntimeState, client: ConnectClient, name: str, topic: str, partitions: int, exactly_once: bool
+) -> int:
+    """Records mirrored so far, measured without loading the worker (no metrics scrape per poll).
+
+    With exactly-once, destination offsets also count transaction markers, but the source offsets
+    are committed with each transaction: their sum is the count. Without it, source offsets are
+    committed only every offset.flush.interval.ms, but the destination's end offsets are exact.
+    """
+    if not exactly_once:
+        return end_offsets(state, topic, partitions)
+    return sum(int(entry["offset"]["offset"]) + 1 for entry in client.connector_offsets(name))
+
+
 def mirror_metric(state: RuntimeState, topic: str, metric: str) -> list[float]:
     """Every partition's value of a MirrorSourceConnector metric for `topic`, from every worker."""
     pattern = re.compile(rf"^kafka_connect_mirror_source_connector_{metric}\{{([^}}]*)\}} (\S+)$")
@@ -163,15 +178,19 @@ def mirror_backlog(runtime: LocalRuntime, profile: Profile, backlog: Backlog) ->
     topic = backlog.fill(state, profile.name)
     records = backlog.records
     backlog.settle()
-    with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client:
+    with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client, CpuMeter(state) as cpu:
         name = f"bench-{topic}"
         started = time.monotonic()
         client.create_connector(name, profile.connector_config(state, topic))
-        _wait_for(lambda: sum(mirror_metric(state, topic, "record_count")) >= records, profile.name)
+        _wait_for(
+            lambda: mirrored(state, client, name, topic, backlog.partitions, profile.exactly_once) >= records,
+            profile.name,
+        )
         seconds = time.monotonic() - started
+    with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client:
         client.delete_connector(name)
     backlog.drop(state, topic)
-    return {"profile": asdict(profile), **backlog.rates(seconds)}
+    return {"profile": asdict(profile), **backlog.rates(seconds), **cpu.report()}
 
 
 def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
@@ -181,23 +200,24 @@ def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
     clients.create_topics(state, "destination", {topic: backlog.partitions})
     backlog.settle()
     folder = backlog.folder
-    started = time.monotonic()
-    process = kafka_tools.start_mm1(state, topic, streams=2, folder=folder)
-    try:
+    with CpuMeter(state) as cpu:
+        started = time.monotonic()
+        process = kafka_tools.start_mm1(state, topic, streams=2, folder=folder)
 
         def finished() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"MirrorMaker 1 exited ({process.returncode}); see {folder / 'mm1.log'}")
             return end_offsets(state, topic, backlog.partitions) >= backlog.records
 
-        _wait_for(finished, "MirrorMaker 1")
-        seconds = time.monotonic() - started
-    finally:
-        process.kill()
-        process.wait()
+        try:
+            _wait_for(finished, "MirrorMaker 1")
+            seconds = time.monotonic() - started
+        finally:
+            process.kill()
+            process.wait()
     backlog.drop(state, topic)
     profile = {"name": "mirrormaker1", "exactly_once": False, "streams": 2}
-    return {"profile": profile, **backlog.rates(seconds)}
+    return {"profile": profile, **backlog.rates(seconds), **cpu.report()}
 
 
 def _wait_for(done: Callable[[], bool], what: str, limit: float = 3600) -> None:
@@ -209,6 +229,8 @@ def _wait_for(done: Callable[[], bool], what: str, limit: float = 3600) -> None:
 
 
 def end_offsets(state: RuntimeState, topic: str, partitions: int) -> int:
+    if topic not in clients.topic_names(state, "destination"):
+        return 0  # MirrorMaker has not created it yet
     consumer = clients.consumer(state, "destination", "bench-watermarks")
     try:
         return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions))

@@ -113,6 +113,11 @@ class ConnectClient:
             self._json("GET", f"/connectors/{_quote(name)}/tasks", connector=name, missing_ok=True),
         )
 
+    def connector_offsets(self, name: str) -> list[dict[str, Any]]:
+        """The committed source offsets: [{partition: {...}, offset: {...}}] (KIP-875)."""
+        path = f"/connectors/{_quote(name)}/offsets"
+        return list(cast(dict[str, Any], self._json("GET", path, connector=name)).get("offsets", []))
+
     def connector_plugins(self) -> list[dict[str, Any]]:
         return list(self._json("GET", "/connector-plugins"))
 

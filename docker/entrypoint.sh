@@ -19,6 +19,8 @@ MM2_REST_JAAS_CONFIG="${MM2_REST_JAAS_CONFIG-/etc/mm2/rest-auth/jaas.conf}"
 MM2_HEAP_OPTS="${MM2_HEAP_OPTS:--XX:InitialRAMPercentage=50 -XX:MaxRAMPercentage=70}"
 # Java writes its perf data and temporary files here; the root filesystem may be read-only.
 MM2_TMP_DIR="${MM2_TMP_DIR:-/tmp}"
+# Extra JVM options, such as -XX:StartFlightRecording=... to profile a worker.
+MM2_JAVA_OPTS="${MM2_JAVA_OPTS:-}"
 
 fail() {
   echo "entrypoint: $*" >&2
@@ -41,6 +43,10 @@ java_options+=(
   "-Djava.awt.headless=true"
   "-XX:+ExitOnOutOfMemoryError"
 )
+if [ -n "$MM2_JAVA_OPTS" ]; then
+  read -r -a extra_options <<< "$MM2_JAVA_OPTS"
+  java_options+=("${extra_options[@]}")
+fi
 if [ -n "$MM2_REST_JAAS_CONFIG" ]; then
   [ -r "$MM2_REST_JAAS_CONFIG" ] || fail "REST auth JAAS file not readable: $MM2_REST_JAAS_CONFIG"
   java_options+=("-Djava.security.auth.login.config=${MM2_REST_JAAS_CONFIG}")

@@ -56,7 +56,8 @@ def alive(pid: int | None, marker: str) -> bool:
         status = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    return status != "Z" and marker in cmdline
+    # During exec (bash becoming java) the command line is briefly empty: the process is still ours.
+    return status != "Z" and (marker in cmdline or not cmdline.strip())
 
 
 def stop(pid: int | None, marker: str, grace_seconds: float = 20.0, sig: int = signal.SIGTERM) -> None:
