@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import kafka_tools, mirroring, program, report
+from bench import ablation, kafka_tools, mirroring, program, report
 from bench.cpu import CpuMeter
 from localkafka import clients
 from localkafka.paths import REPO_ROOT
@@ -138,6 +138,11 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
     }
     ceiling = {"produce": produce | {"cpu": produce_cpu}, "consume": consume.__dict__}
 
+    log("ablation: from stock to tuned, one group of settings at a time")
+    steps = ablation.run_ablation(runtime, backlog, log)
+    for step in steps:
+        step["ratio_to_produce_ceiling"] = round(step["records_per_second"] / produce["records_per_second"], 2)
+
     latency = []
     for profile in (mirroring.TUNED, mirroring.STOCK):
         log(f"latency at {sizes.latency_rate} records/s for {sizes.latency_seconds} s, profile {profile.name}")
@@ -158,6 +163,7 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
         "ceiling": ceiling,
         "throughput": throughput,
         "ratios": ratios,
+        "ablation": steps,
         "latency": latency,
         "evaluation": evaluation,
         "registration": registration,

@@ -48,7 +48,7 @@ class Profile:
     def connector_config(self, state: RuntimeState, topic: str) -> dict[str, str]:
         if self.producer_tuning:
             return _tuned_config(state, topic, self.tasks, self.exactly_once)
-        return _stock_config(state, topic)
+        return stock_config(state, topic)
 
 
 TUNED = Profile("tuned", producer_tuning=True, exactly_once=True, tasks=4)
@@ -80,7 +80,7 @@ def _tuned_config(state: RuntimeState, topic: str, tasks: int, exactly_once: boo
     return spec.config
 
 
-def _stock_config(state: RuntimeState, topic: str) -> dict[str, str]:
+def stock_config(state: RuntimeState, topic: str) -> dict[str, str]:
     """MirrorMaker 2's own defaults plus what any working setup needs (connections, byte converters)."""
     endpoints = cluster_endpoints(state)
     config = {
@@ -175,22 +175,30 @@ class Backlog:
 def mirror_backlog(runtime: LocalRuntime, profile: Profile, backlog: Backlog) -> dict[str, Any]:
     """Fill a source topic first, then time MirrorMaker 2 from connector creation to the last record."""
     state = use_profile(runtime, profile)
-    topic = backlog.fill(state, profile.name)
-    records = backlog.records
+    timed = time_connector(state, backlog, profile.name, lambda topic: profile.connector_config(state, topic))
+    return {"profile": asdict(profile), **timed}
+
+
+def time_connector(
+    state: RuntimeState, backlog: Backlog, label: str, config_for: Callable[[str], dict[str, str]]
+) -> dict[str, Any]:
+    """Mirror a fresh backlog with the connector config `config_for(topic)`; rates and CPU seconds."""
+    topic = backlog.fill(state, label)
+    config = config_for(topic)
+    exactly_once = config.get("exactly.once.support") == "required"
     backlog.settle()
+    name = f"bench-{topic}"
     with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client, CpuMeter(state) as cpu:
-        name = f"bench-{topic}"
         started = time.monotonic()
-        client.create_connector(name, profile.connector_config(state, topic))
+        client.create_connector(name, config)
         _wait_for(
-            lambda: mirrored(state, client, name, topic, backlog.partitions, profile.exactly_once) >= records,
-            profile.name,
+            lambda: mirrored(state, client, name, topic, backlog.partitions, exactly_once) >= backlog.records, label
         )
         seconds = time.monotonic() - started
     with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client:
         client.delete_connector(name)
     backlog.drop(state, topic)
-    return {"profile": asdict(profile), **backlog.rates(seconds), **cpu.report()}
+    return {**backlog.rates(seconds), **cpu.report()}
 
 
 def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:

@@ -39,6 +39,17 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Tuned / stock: {results['ratios']['tuned_to_stock']}x.",
         "",
+        "| Ablation: settings added one group at a time | records/s | x produce ceiling | busy | worker CPU s |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for step in results["ablation"]:
+        worker_seconds = sum(v for k, v in step["cpu_seconds"].items() if k.startswith("worker"))
+        lines.append(
+            f"| {step['step']} | {step['records_per_second']} | {step['ratio_to_produce_ceiling']:.2f} "
+            f"| {step['cpu_busy']:.2f} | {worker_seconds:.1f} |"
+        )
+    lines += [
+        "",
         "| Latency | rate | p50 ms | p99 ms | max ms | MM2 replication-latency-ms max | arrived |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]

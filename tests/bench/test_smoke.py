@@ -49,6 +49,10 @@ def test_smoke_run_measures_every_part(runtime: LocalRuntime, tmp_path: Path) ->
     for row in results["throughput"]:
         assert "error" not in row, row
         assert row["records"] == SMOKE.records and row["records_per_second"] > 0
+    ablation = results["ablation"]
+    assert ablation[0]["step"].startswith("stock") and ablation[-1]["step"].endswith("(= tuned)")
+    assert all(step["records"] == SMOKE.records and step["records_per_second"] > 0 for step in ablation)
+    assert "+ exactly-once" in (tmp_path / "latest-smoke.md").read_text()
     for row in results["latency"]:
         assert row["arrived"] == row["produced"] > 0, row
     assert [row["connector_files"] for row in results["evaluation"]] == list(SMOKE.program_files)

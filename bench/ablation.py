@@ -1,0 +1,67 @@
+"""What each tuned setting changed: stock settings, then one group of settings added per step.
+
+Every step mirrors the same backlog with the worker's producer left at Connect's defaults, so the
+settings under test are the connector's own (`producer.override.*` carries the worker's
+PRODUCER_TUNING); the last two steps equal the `tuned-no-eos` and `tuned` profiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.mirroring import Backlog, stock_config, time_connector
+from connect.connector_defaults import SOURCE
+from connect.worker_properties import PRODUCER_TUNING
+from localkafka.runtime import LocalRuntime
+from localkafka.state import RuntimeState
+
+
+def _as_override(keys: tuple[str, ...]) -> dict[str, str]:
+    return {f"producer.override.{key}": PRODUCER_TUNING[f"producer.{key}"] for key in keys}
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    adds: dict[str, str]
+
+
+STEPS = (
+    Step("stock: 1 task, gzip, Connect's producer defaults", {}),
+    Step("+ tasks.max 4", {"tasks.max": SOURCE["tasks.max"]}),
+    Step("+ lz4 instead of gzip", _as_override(("compression.type",))),
+    Step("+ batch 512 KiB, linger 20 ms, 64 MiB buffer", _as_override(("batch.size", "linger.ms", "buffer.memory"))),
+    Step(
+        "+ idempotent, 5 requests in flight",
+        _as_override(("enable.idempotence", "max.in.flight.requests.per.connection")),
+    ),
+    Step(
+        "+ larger consumer fetches, read_committed (= tuned-no-eos)",
+        {key: value for key, value in SOURCE.items() if key.startswith("consumer.")},
+    ),
+    Step("+ exactly-once (= tuned)", {"exactly.once.support": "required"}),
+)
+
+
+def _stock_plus(state: RuntimeState, settings: dict[str, str]) -> Callable[[str], dict[str, str]]:
+    return lambda topic: stock_config(state, topic) | settings
+
+
+def run_ablation(runtime: LocalRuntime, backlog: Backlog, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """One backlog per step, settings accumulating; the workers restart only when exactly-once flips."""
+    rows = []
+    settings: dict[str, str] = {}
+    for number, step in enumerate(STEPS, start=1):
+        settings |= step.adds
+        exactly_once = settings.get("exactly.once.support") == "required"
+        state = runtime.state()
+        if (state.exactly_once, state.producer_tuning) != (exactly_once, False):
+            runtime.restart_workers(exactly_once=exactly_once, producer_tuning=False)
+            state = runtime.state()
+        log(f"ablation step {number} of {len(STEPS)}: {step.label}")
+        timed = time_connector(state, backlog, f"ablation{number}", _stock_plus(state, dict(settings)))
+        log(f"  {timed['records_per_second']} records/s")
+        rows.append({"step": step.label, "adds": step.adds, **timed})
+    return rows
