@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 
 from bench import kafka_tools
 from bench.cpu import CpuMeter
@@ -242,6 +242,10 @@ def end_offsets(state: RuntimeState, topic: str, partitions: int) -> int:
     consumer = clients.consumer(state, "destination", "bench-watermarks")
     try:
         return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions))
+    except KafkaException as error:
+        if error.args[0].retriable():  # e.g. a new topic's leaders are not known to every broker yet
+            return 0
+        raise
     finally:
         consumer.close()
 
