@@ -30,7 +30,7 @@ SHARED_FILE_KEYS = {"config"}
 # Connect accepts almost any name in a URL path, but these keep names readable and safe in logs.
 CONNECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 # A value under one of these key endings is a credential: it must be a config-provider reference.
-SECRET_KEY = re.compile(r"(password|secret|jaas\.config|credentials?|token|api\.key)$", re.IGNORECASE)
+SECRET_KEY = re.compile(r"(password|secret|jaas\.config|credentials?|token|api\.key|keystore\.key)$", re.IGNORECASE)
 PROVIDER_REFERENCE = re.compile(r"^\$\{[a-z]+:[^}]*\}$")
 # Set from the stack's cluster definitions; a connector file that sets them is refused.
 STACK_OWNED = re.compile(r"^(source|target)\.cluster\.")
@@ -136,6 +136,7 @@ def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree,
         document = _read_json(shared_file, SHARED_FILE_KEYS, context, problems)
         if document is not None:
             shared = _config(document, shared_file, context, problems)
+            _check_keys(shared, context.show(shared_file), folder.name, context, problems)
 
     source = context.sources[folder.name]
     policies: dict[str, dict[str, str]] = {}
@@ -147,6 +148,7 @@ def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree,
         if document is None:
             continue
         own = _config(document, path, context, problems)
+        _check_keys(own, context.show(path), folder.name, context, problems)
         spec = _connector(context, source, path, document, {**shared, **own}, problems)
         if spec is not None:
             tree.connectors.append(spec)
@@ -192,17 +194,6 @@ def _connector(
             f"(expected one of {_short(CONNECTOR_CLASSES)})"
         )
 
-    for key, value in config.items():
-        if STACK_OWNED.match(key) or key in STACK_OWNED_KEYS:
-            problems.append(
-                f"{where}: config.{key} is set by the stack from its cluster definitions "
-                f"(sources.{source.name}, destination); remove it from the file"
-            )
-        elif SECRET_KEY.search(key) and not PROVIDER_REFERENCE.match(value):
-            problems.append(
-                f"{where}: config.{key} holds a plaintext secret; put the value in a secret file and "
-                f'reference it, e.g. "${{file:{context.secrets_dir}/<file>.properties:{key}}}"'
-            )
     if len(problems) > before:
         return None
 
@@ -225,6 +216,23 @@ def _connector(
     )
 
 
+def _check_keys(
+    config: dict[str, str], where: str, source_name: str, context: TreeContext, problems: list[str]
+) -> None:
+    """Keys a file may not set: connection settings (the stack's) and plaintext credentials."""
+    for key, value in config.items():
+        if STACK_OWNED.match(key) or key in STACK_OWNED_KEYS:
+            problems.append(
+                f"{where}: config.{key} is set by the stack from its cluster definitions "
+                f"(sources.{source_name}, destination); remove it from the file"
+            )
+        elif SECRET_KEY.search(key) and not PROVIDER_REFERENCE.match(value):
+            problems.append(
+                f"{where}: config.{key} holds a plaintext secret; put the value in a secret file and "
+                f'reference it, e.g. "${{file:{context.secrets_dir}/<file>.properties:{key}}}"'
+            )
+
+
 def _read_json(path: Path, allowed: set[str], context: TreeContext, problems: list[str]) -> dict[str, Any] | None:
     try:
         document = json.loads(path.read_text())
@@ -235,6 +243,9 @@ def _read_json(path: Path, allowed: set[str], context: TreeContext, problems: li
         return None
     except UnicodeDecodeError:
         problems.append(f"{context.show(path)}: not UTF-8 text")
+        return None
+    except OSError as error:
+        problems.append(f"{context.show(path)}: cannot be read ({error.strerror or type(error).__name__})")
         return None
     if not isinstance(document, dict):
         problems.append(f"{context.show(path)}: expected a JSON object with keys {sorted(allowed)}")

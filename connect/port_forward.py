@@ -24,6 +24,7 @@ from kubernetes.stream import portforward
 _TUNNELS: dict[str, Tunnel] = {}
 _LOCK = threading.Lock()
 _CHUNK = 65536
+API_TIMEOUT_SECONDS = 15
 
 
 class PortForwardError(Exception):
@@ -36,7 +37,14 @@ def forwarded_url(kubeconfig: str, namespace: str, selector: str, port: int) -> 
     with _LOCK:
         tunnel = _TUNNELS.get(key)
         if tunnel is None or not tunnel.serving:
-            api = _core_api(kubeconfig)
+            try:
+                api = _core_api(kubeconfig)
+            except Exception as error:  # noqa: BLE001 - YAML and kubeconfig errors can quote the file
+                # Only the error's type: its message may repeat a line of the kubeconfig, token included.
+                raise PortForwardError(
+                    f"the stack's kubeconfig could not be loaded ({type(error).__name__}); "
+                    "check the secret config value `kubeconfig` or the cluster outputs"
+                ) from None
             tunnel = Tunnel(PodTarget(api, namespace, selector, port))
             tunnel.start()
             _TUNNELS[key] = tunnel
@@ -51,7 +59,9 @@ class PodTarget:
     port: int
 
     def ready_pod(self) -> str:
-        pods = self.api.list_namespaced_pod(self.namespace, label_selector=self.selector).items
+        pods = self.api.list_namespaced_pod(
+            self.namespace, label_selector=self.selector, _request_timeout=API_TIMEOUT_SECONDS
+        ).items
         ready = sorted(pod.metadata.name for pod in pods if _is_ready(pod))
         if not ready:
             raise PortForwardError(

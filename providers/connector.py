@@ -134,30 +134,10 @@ class ConnectorProvider(ResourceProvider):
     # --- create, update, read, delete ----------------------------------------------------------
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        name = props["connector_name"]
-        desired = normalise(props["config"])
         with _client(props) as client:
-            live = client.connector_config(name)
-            if live is None:
-                try:
-                    client.create_connector(name, desired, initial_state=props["state"])
-                except ConnectorAlreadyExists:
-                    live = client.connector_config(name)  # created by a retry of our own timed-out POST
-            if live is not None:
-                differing = changed_keys(desired, normalise(live))
-                if differing:
-                    raise ConnectError(
-                        "POST",
-                        "/connectors",
-                        409,
-                        f"a connector named {name!r} already exists with a different config "
-                        f"(keys {differing}); delete or rename it, or rename the file {props['source_file']}",
-                        name,
-                    )
-                # Adopt it: same config, e.g. created by an earlier run that timed out after the POST.
-                _apply_state(client, name, props["state"])
+            _create_or_adopt(client, props)
             outputs = _converge(client, props)
-        return CreateResult(id_=name, outs=outputs)
+        return CreateResult(id_=props["connector_name"], outs=outputs)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         name = news["connector_name"]
@@ -166,12 +146,15 @@ class ConnectorProvider(ResourceProvider):
         with _client(news) as client:
             live = client.connector_config(name)
             if live is None:  # deleted out of band
-                client.create_connector(name, desired, initial_state=news["state"])
+                _create_or_adopt(client, news)
             else:
-                if changed_keys(desired, normalise(live)):
+                written = bool(changed_keys(desired, normalise(live)))
+                if written:
                     client.put_connector_config(name, desired)
-                    expected_tasks = _wait_for_task_configs(client, news)
+                # State first: a paused or stopped connector makes no new task configs until it runs.
                 _apply_state(client, name, news["state"])
+                if written and news["state"] == "running":
+                    expected_tasks = _wait_for_task_configs(client, news, removed=set(live) - set(desired))
             outputs = _converge(client, news, expected_tasks)
         return UpdateResult(outs=outputs)
 
@@ -179,6 +162,11 @@ class ConnectorProvider(ResourceProvider):
         name = props.get("connector_name") or id_
         with _client(props) as client:
             live = client.connector_config(name)
+            if live is None:
+                # Dropping a resource from the state is not undone by the next up: make sure the
+                # answer did not come from a worker (behind a load balancer) that is still joining.
+                client.wait_until_ready()
+                live = client.connector_config(name)
             status = client.connector_status(name) if live is not None else None
         if live is None or status is None:
             return ReadResult(id_=None, outs={})  # deleted out of band: gone from the state
@@ -248,10 +236,16 @@ def _connect_url(props: Mapping[str, Any]) -> Iterator[str]:
         yield connect["url"]
         return
     # Imported here: only EKS stacks without a Connect URL need the Kubernetes client.
-    from connect.port_forward import forwarded_url
+    from connect.port_forward import PortForwardError, forwarded_url
 
     kubernetes = connect["kubernetes"]
-    yield forwarded_url(props["kubeconfig"], kubernetes["namespace"], kubernetes["selector"], int(kubernetes["port"]))
+    try:
+        url = forwarded_url(
+            props["kubeconfig"], kubernetes["namespace"], kubernetes["selector"], int(kubernetes["port"])
+        )
+    except PortForwardError as error:
+        raise ConnectUnavailable("GET", "/", None, str(error)) from None
+    yield url
 
 
 def _validate_with_connect(news: Mapping[str, Any], where: str) -> list[CheckFailure]:
@@ -365,23 +359,60 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
         time.sleep(POLL_SECONDS)
 
 
-def _wait_for_task_configs(client: ConnectClient, props: Mapping[str, Any]) -> int | None:
+def _create_or_adopt(client: ConnectClient, props: Mapping[str, Any]) -> None:
+    """Create the connector, or adopt one of that name whose config is the same (then apply its state).
+
+    "Already exists" is expected after our own timed-out POST was retried, or when a worker still
+    joining the group answered 404 for a connector that exists.
+    """
+    name = props["connector_name"]
+    desired = normalise(props["config"])
+    live = client.connector_config(name)
+    if live is None:
+        try:
+            client.create_connector(name, desired, initial_state=props["state"])
+            return
+        except ConnectorAlreadyExists:
+            live = client.connector_config(name)
+            if live is None:
+                raise
+    differing = changed_keys(desired, normalise(live))
+    if differing:
+        raise ConnectError(
+            "POST",
+            "/connectors",
+            409,
+            f"a connector named {name!r} already exists with a different config "
+            f"(keys {differing}); delete or rename it, or rename the file {props['source_file']}",
+            name,
+        )
+    _apply_state(client, name, props["state"])
+
+
+def _wait_for_task_configs(client: ConnectClient, props: Mapping[str, Any], removed: set[str]) -> int | None:
     """After a config write, wait for task configs generated from the new config; return their count.
 
     Until the connector has restarted and generated new task configs, the status still shows the
-    old tasks RUNNING; MirrorMaker 2 copies the connector's config into each task's config.
+    old tasks RUNNING; MirrorMaker 2 copies the connector's config into each task's config, so a
+    task is new when it has every desired value and none of the `removed` keys. An empty task list
+    proves nothing (old and new configs alike may make no task): then the count is left open (None).
     """
     desired = normalise(props["config"])
     deadline = time.monotonic() + float(props["connect"].get("state_deadline_seconds", 300))
     while time.monotonic() < deadline:
         tasks = client.task_configs(props["connector_name"]) or []
-        if all(
-            all(value == desired[key] for key, value in task.get("config", {}).items() if key in desired)
-            for task in tasks
-        ):
+        if not tasks:
+            return None
+        if all(_task_made_from(task.get("config", {}), desired, removed) for task in tasks):
             return len(tasks)
         time.sleep(POLL_SECONDS)
     return None
+
+
+def _task_made_from(task_config: Mapping[str, str], desired: Mapping[str, str], removed: set[str]) -> bool:
+    return not (removed & set(task_config)) and all(
+        value == desired[key] for key, value in task_config.items() if key in desired
+    )
 
 
 def _failure_message(props: Mapping[str, Any], status: Mapping[str, Any]) -> str:

@@ -74,7 +74,13 @@ def test_missing_connector_class_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["consumer.sasl.jaas.config", "ssl.truststore.password", "producer.override.sasl.password"]
+    "key",
+    [
+        "consumer.sasl.jaas.config",
+        "ssl.truststore.password",
+        "producer.override.sasl.password",
+        "producer.override.ssl.keystore.key",
+    ],
 )
 def test_plaintext_secret_is_refused_with_a_hint(tmp_path: Path, key: str) -> None:
     bad = {"config": {**GOOD["config"], key: "hunter2"}}
@@ -82,6 +88,20 @@ def test_plaintext_secret_is_refused_with_a_hint(tmp_path: Path, key: str) -> No
     assert f"config.{key} holds a plaintext secret" in problem
     assert "${file:/etc/mm2/secrets/" in problem, "the message should show how to reference a secret file"
     assert "hunter2" not in problem, "the message must not repeat the secret"
+
+
+def test_a_plaintext_secret_in_the_shared_file_names_that_file_once(tmp_path: Path) -> None:
+    shared = {"config": {"consumer.ssl.truststore.password": "hunter2"}}
+    files = {f"{SOURCE_FOLDER}/_source.json": shared, f"{SOURCE_FOLDER}/orders.json": GOOD}
+    files[f"{SOURCE_FOLDER}/events.json"] = {"config": {**GOOD["config"], "topics": "events"}}
+    [problem] = tree_problems(tmp_path, files)
+    assert problem.startswith(f"{SOURCE_FOLDER}/_source.json: config.consumer.ssl.truststore.password holds")
+
+
+def test_an_unreadable_connector_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / SOURCE_FOLDER / "orders.json").mkdir(parents=True)  # a folder where a file should be
+    [problem] = tree_problems(tmp_path, {f"{SOURCE_FOLDER}/events.json": GOOD})
+    assert problem.startswith(f"{SOURCE_FOLDER}/orders.json: cannot be read")
 
 
 def test_secret_reference_is_accepted(tmp_path: Path) -> None:

@@ -115,6 +115,41 @@ def test_declared_state_pause_stop_resume(state: RuntimeState, tmp_path: Path, c
     provider.delete(spec.name, outputs)
 
 
+def test_config_edit_and_resume_in_one_update(state: RuntimeState, tmp_path: Path, client: ConnectClient) -> None:
+    # A stopped connector has no task configs; they appear only once it runs with the new config.
+    spec = source_connector(state, tmp_path, unique("resume-edit"))
+    provider = ConnectorProvider()
+    stopped = provider_props(state, spec)
+    stopped["state"] = "stopped"
+    outputs = engine_apply(provider, None, stopped)
+    assert outputs["connector_state"] == "STOPPED"
+
+    edited = ConnectorSpec(
+        spec.name, {**spec.config, "tasks.max": "2"}, spec.state, spec.source_file, spec.source_cluster
+    )
+    outputs = engine_apply(provider, outputs, provider_props(state, edited, state_deadline_seconds=60))
+    assert outputs["connector_state"] == "RUNNING"
+    assert outputs["task_count"] == 2
+    provider.delete(spec.name, outputs)
+
+
+def test_a_connector_with_no_task_gets_its_tasks_after_an_edit(state: RuntimeState, tmp_path: Path) -> None:
+    topic = unique("notask")
+    spec = source_connector(state, tmp_path, topic, topics=f"{topic}-nothing-.*")
+    provider = ConnectorProvider()
+    outputs = engine_apply(provider, None, provider_props(state, spec))
+    assert outputs["task_count"] == 0
+
+    edited = ConnectorSpec(
+        spec.name, {**spec.config, "topics": topic}, spec.state, spec.source_file, spec.source_cluster
+    )
+    outputs = engine_apply(provider, outputs, provider_props(state, edited, state_deadline_seconds=60))
+    assert outputs["connector_state"] == "RUNNING"
+    assert outputs["task_count"] == 1
+    assert [task["state"] for task in outputs["tasks"]] == ["RUNNING"]
+    provider.delete(spec.name, outputs)
+
+
 def test_refresh_shows_out_of_band_change_and_next_apply_repairs_it(
     state: RuntimeState, tmp_path: Path, client: ConnectClient
 ) -> None:

@@ -54,7 +54,8 @@ class FakeCoreApi:
     pods: list[FakePod]
     listed: list[tuple[str, str]] = field(default_factory=list)
 
-    def list_namespaced_pod(self, namespace: str, label_selector: str) -> Any:
+    def list_namespaced_pod(self, namespace: str, label_selector: str, _request_timeout: float) -> Any:
+        assert _request_timeout > 0
         self.listed.append((namespace, label_selector))
         return type("PodList", (), {"items": self.pods})()
 
@@ -110,3 +111,12 @@ def test_tunnel_relays_rest_calls_to_a_real_worker(state: RuntimeState, monkeypa
 def test_kubeconfig_is_parsed_without_contacting_the_cluster() -> None:
     api = port_forward._core_api(KUBECONFIG)
     assert api.api_client.configuration.host == "https://kubernetes.invalid"
+
+
+def test_a_broken_kubeconfig_is_a_clear_error_that_does_not_quote_it() -> None:
+    broken = KUBECONFIG.replace("token: not-used", "token: s3cr3t-t0ken\n  - [unbalanced")
+    with pytest.raises(port_forward.PortForwardError) as raised:
+        port_forward.forwarded_url(broken, "mirrormaker2", "app=connect", 8083)
+    message = str(raised.value)
+    assert "kubeconfig could not be loaded" in message
+    assert "s3cr3t" not in message and raised.value.__cause__ is None
