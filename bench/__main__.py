@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     if free < needed:
         log(f"needs {needed / 2**30:.1f} GiB free on {REPO_ROOT}'s disk, has {free / 2**30:.1f} GiB")
         return 2
-    os.environ.setdefault("MM2_LOCAL_WORKER_HEAP", BENCH_WORKER_HEAP)
+    if not args.smoke:  # a smoke run may share the test session's runtime: leave its workers as they are
+        os.environ.setdefault("MM2_LOCAL_WORKER_HEAP", BENCH_WORKER_HEAP)
     runtime = LocalRuntime(args.runtime_dir.resolve())
     log(f"starting the benchmark runtime in {runtime.runtime_dir}")
     runtime.up(workers=1)
@@ -117,7 +118,7 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
         ceiling_topic = f"ceiling-{int(time.time())}"
         clients.create_topics(state, "destination", {ceiling_topic: partitions})
         settle()
-        with CpuMeter(state) as cpu:
+        with CpuMeter(runtime.state()) as cpu:  # the workers restart with each profile: read their pids now
             produce_runs.append(kafka_tools.produce(state, "destination", ceiling_topic, n, size, work))
         produce_cpu.append(cpu.report())
         clients.delete_topics(state, "destination", [ceiling_topic])

@@ -2,7 +2,9 @@
 
 Every step mirrors the same backlog with the worker's producer left at Connect's defaults, so the
 settings under test are the connector's own (`producer.override.*` carries the worker's
-PRODUCER_TUNING); the last two steps equal the `tuned-no-eos` and `tuned` profiles.
+PRODUCER_TUNING). The last two steps have the throughput settings of the `tuned-no-eos` and
+`tuned` profiles; those profiles also carry settings that move no data (ACL sync off, the topic
+refresh interval) and our renaming policy in identity mode instead of Kafka's identity policy.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ STEPS = (
         _as_override(("enable.idempotence", "max.in.flight.requests.per.connection")),
     ),
     Step(
-        "+ larger consumer fetches, read_committed (= tuned-no-eos)",
+        "+ larger consumer fetches, read_committed (tuned-no-eos's throughput settings)",
         {key: value for key, value in SOURCE.items() if key.startswith("consumer.")},
     ),
-    Step("+ exactly-once (= tuned)", {"exactly.once.support": "required"}),
+    Step("+ exactly-once (tuned's throughput settings)", {"exactly.once.support": "required"}),
 )
 
 

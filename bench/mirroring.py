@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from bench import kafka_tools
 from bench.cpu import CpuMeter
@@ -36,6 +36,8 @@ from localkafka.runtime import LocalRuntime
 from localkafka.state import RuntimeState
 
 IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
+LATENCY_WARMUP_SECONDS = 3
+NOT_YET = {KafkaError._UNKNOWN_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError.LEADER_NOT_AVAILABLE}
 
 
 @dataclass(frozen=True)
@@ -111,18 +113,43 @@ def use_profile(runtime: LocalRuntime, profile: Profile) -> RuntimeState:
     return runtime.state()
 
 
-def mirrored(
-    state: RuntimeState, client: ConnectClient, name: str, topic: str, partitions: int, exactly_once: bool
-) -> int:
-    """Records mirrored so far, measured without loading the worker (no metrics scrape per poll).
+def committed_source_records(client: ConnectClient, name: str) -> int:
+    """Records whose source offsets the connector has committed (MirrorMaker 2 stores each record's own offset).
 
-    With exactly-once, destination offsets also count transaction markers, but the source offsets
-    are committed with each transaction: their sum is the count. Without it, source offsets are
-    committed only every offset.flush.interval.ms, but the destination's end offsets are exact.
+    Costly: the worker reads its whole offsets topic to answer, so call it only near the end.
     """
-    if not exactly_once:
-        return end_offsets(state, topic, partitions)
     return sum(int(entry["offset"]["offset"]) + 1 for entry in client.connector_offsets(name))
+
+
+class DestinationWatch:
+    """End offsets of a mirrored topic on the destination, through one consumer kept for the whole run."""
+
+    def __init__(self, state: RuntimeState) -> None:
+        self._consumer = clients.consumer(state, "destination", "bench-watermarks")
+
+    def __enter__(self) -> DestinationWatch:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._consumer.close()
+
+    def end_offsets(self, topic: str, partitions: int) -> int:
+        """The sum of the topic's end offsets; 0 until MirrorMaker has created it and its leaders are known.
+
+        With exactly-once, transaction markers take offsets too, so this reaches the record count
+        slightly before the last record is committed.
+        """
+        try:
+            if topic not in self._consumer.list_topics(topic, timeout=10).topics:
+                return 0
+            return sum(
+                self._consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)
+            )
+        except KafkaException as error:
+            # A new topic's partitions and leaders take a moment to be known to the client and every broker.
+            if error.args[0].retriable() or error.args[0].code() in NOT_YET:
+                return 0
+            raise
 
 
 def mirror_metric(state: RuntimeState, topic: str, metric: str) -> list[float]:
@@ -182,23 +209,35 @@ def mirror_backlog(runtime: LocalRuntime, profile: Profile, backlog: Backlog) ->
 def time_connector(
     state: RuntimeState, backlog: Backlog, label: str, config_for: Callable[[str], dict[str, str]]
 ) -> dict[str, Any]:
-    """Mirror a fresh backlog with the connector config `config_for(topic)`; rates and CPU seconds."""
+    """Mirror a fresh backlog with the connector config `config_for(topic)`; rates and CPU seconds.
+
+    The clock runs from the connector's creation until the destination holds every record (and,
+    with exactly-once, until the source offsets of all of them are committed). The rate from the
+    first mirrored record on is reported beside it, without connector and task start-up.
+    """
     topic = backlog.fill(state, label)
     config = config_for(topic)
     exactly_once = config.get("exactly.once.support") == "required"
     backlog.settle()
     name = f"bench-{topic}"
-    with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client, CpuMeter(state) as cpu:
-        started = time.monotonic()
-        client.create_connector(name, config)
-        _wait_for(
-            lambda: mirrored(state, client, name, topic, backlog.partitions, exactly_once) >= backlog.records, label
-        )
-        seconds = time.monotonic() - started
-    with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client:
-        client.delete_connector(name)
-    backlog.drop(state, topic)
-    return {**backlog.rates(seconds), **cpu.report()}
+    partitions, records = backlog.partitions, backlog.records
+    with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client, DestinationWatch(state) as watch:
+        try:
+            with CpuMeter(state) as cpu:
+                started = time.monotonic()
+                client.create_connector(name, config)
+                _wait_for(lambda: watch.end_offsets(topic, partitions) > 0, label)
+                first_record = time.monotonic()
+                _wait_for(lambda: watch.end_offsets(topic, partitions) >= records, label)
+                if exactly_once:
+                    _wait_for(lambda: committed_source_records(client, name) >= records, label)
+                finished = time.monotonic()
+        finally:
+            client.delete_connector(name)
+            backlog.drop(state, topic)
+    rates = backlog.rates(finished - started)
+    rates["records_per_second_from_first_record"] = round(records / (finished - first_record))
+    return {**rates, **cpu.report()}
 
 
 def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
@@ -208,14 +247,15 @@ def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
     clients.create_topics(state, "destination", {topic: backlog.partitions})
     backlog.settle()
     folder = backlog.folder
-    with CpuMeter(state) as cpu:
+    kafka_tools.mm1_classpath()  # builds MirrorMaker 1's jars if needed, before the clock starts
+    with CpuMeter(state) as cpu, DestinationWatch(state) as watch:
         started = time.monotonic()
         process = kafka_tools.start_mm1(state, topic, streams=2, folder=folder)
 
         def finished() -> bool:
             if process.poll() is not None:
                 raise RuntimeError(f"MirrorMaker 1 exited ({process.returncode}); see {folder / 'mm1.log'}")
-            return end_offsets(state, topic, backlog.partitions) >= backlog.records
+            return watch.end_offsets(topic, backlog.partitions) >= backlog.records
 
         try:
             _wait_for(finished, "MirrorMaker 1")
@@ -223,7 +263,7 @@ def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
         finally:
             process.kill()
             process.wait()
-    backlog.drop(state, topic)
+            backlog.drop(state, topic)
     profile = {"name": "mirrormaker1", "exactly_once": False, "streams": 2}
     return {"profile": profile, **backlog.rates(seconds), **cpu.report()}
 
@@ -236,62 +276,62 @@ def _wait_for(done: Callable[[], bool], what: str, limit: float = 3600) -> None:
         time.sleep(0.25)
 
 
-def end_offsets(state: RuntimeState, topic: str, partitions: int) -> int:
-    if topic not in clients.topic_names(state, "destination"):
-        return 0  # MirrorMaker has not created it yet
-    consumer = clients.consumer(state, "destination", "bench-watermarks")
-    try:
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions))
-    except KafkaException as error:
-        if error.args[0].retriable():  # e.g. a new topic's leaders are not known to every broker yet
-            return 0
-        raise
-    finally:
-        consumer.close()
-
-
 def steady_latency(
     runtime: LocalRuntime, profile: Profile, rate: int, seconds: int, record_size: int, partitions: int
 ) -> dict[str, Any]:
-    """Produce at `rate` records/s on the source; latency = arrival on the destination - record timestamp."""
+    """Produce at `rate` records/s on the source; latency = arrival on the destination - record timestamp.
+
+    Production starts once the connector's tasks run; records produced in the first
+    LATENCY_WARMUP_SECONDS are left out of the percentiles (clients connecting, first fetches).
+    """
     state = use_profile(runtime, profile)
     topic = f"latency-{profile.name}-{uuid.uuid4().hex[:8]}"
     clients.create_topics(state, "source", {topic: partitions})
     name = f"bench-{topic}"
+    arrivals: list[tuple[int, float]] = []
     with ConnectClient(connect_endpoint(state, deadline_seconds=120)) as client:
-        client.create_connector(name, profile.connector_config(state, topic))
-        clients.wait_for_topic(state, "destination", topic)
-        latencies: list[float] = []
-        stop = threading.Event()
-        reader = threading.Thread(target=_read_latencies, args=(state, topic, partitions, latencies, stop))
-        reader.start()
-        time.sleep(2)  # the reader has its partitions before the first record
-        expected = _produce_at_rate(state, topic, rate, seconds, record_size)
-        deadline = time.monotonic() + 60
-        while len(latencies) < expected and time.monotonic() < deadline:
-            time.sleep(0.2)
-        stop.set()
-        reader.join()
-        replication_max = max(mirror_metric(state, topic, "replication_latency_ms_max") or [float("nan")])
-        replication_avg = statistics.mean(mirror_metric(state, topic, "replication_latency_ms_avg") or [float("nan")])
-        client.delete_connector(name)
-    clients.delete_topics(state, "source", [topic])
-    clients.delete_topics(state, "destination", [topic])
-    warm = latencies[len(latencies) // 10 :]  # the first tenth covers task start-up
-    ordered = sorted(warm)
+        try:
+            client.create_connector(name, profile.connector_config(state, topic))
+            clients.wait_for_topic(state, "destination", topic)
+            _wait_for(lambda: _tasks_running(client, name), f"{profile.name} tasks", limit=120)
+            stop = threading.Event()
+            reader = threading.Thread(target=_read_latencies, args=(state, topic, partitions, arrivals, stop))
+            reader.start()
+            time.sleep(2)  # the reader has its partitions before the first record
+            warm_from_ms = (time.time() + LATENCY_WARMUP_SECONDS) * 1000
+            expected = _produce_at_rate(state, topic, rate, seconds, record_size)
+            deadline = time.monotonic() + 60
+            while len(arrivals) < expected and time.monotonic() < deadline:
+                time.sleep(0.2)
+            stop.set()
+            reader.join()
+            replication_max = mirror_metric(state, topic, "replication_latency_ms_max")
+            replication_avg = mirror_metric(state, topic, "replication_latency_ms_avg")
+        finally:
+            client.delete_connector(name)
+            clients.delete_topics(state, "source", [topic])
+            clients.delete_topics(state, "destination", [topic])
+    ordered = sorted(latency for produced_ms, latency in arrivals if produced_ms >= warm_from_ms)
     return {
         "profile": asdict(profile),
         "rate": rate,
         "seconds": seconds,
         "record_size": record_size,
         "produced": expected,
-        "arrived": len(latencies),
+        "arrived": len(arrivals),
+        "measured": len(ordered),
         "p50_ms": round(ordered[len(ordered) // 2], 1) if ordered else None,
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1) if ordered else None,
         "max_ms": round(ordered[-1], 1) if ordered else None,
-        "mm2_replication_latency_ms_max": replication_max,
-        "mm2_replication_latency_ms_avg": round(replication_avg, 1),
+        "mm2_replication_latency_ms_max": max(replication_max) if replication_max else None,
+        "mm2_replication_latency_ms_avg": round(statistics.mean(replication_avg), 1) if replication_avg else None,
     }
+
+
+def _tasks_running(client: ConnectClient, name: str) -> bool:
+    status = client.connector_status(name)
+    tasks = (status or {}).get("tasks", [])
+    return bool(tasks) and all(task.get("state") == "RUNNING" for task in tasks)
 
 
 def _produce_at_rate(state: RuntimeState, topic: str, rate: int, seconds: int, record_size: int) -> int:
@@ -314,14 +354,16 @@ def _produce_at_rate(state: RuntimeState, topic: str, rate: int, seconds: int, r
 
 
 def _read_latencies(
-    state: RuntimeState, topic: str, partitions: int, latencies: list[float], stop: threading.Event
+    state: RuntimeState, topic: str, partitions: int, arrivals: list[tuple[int, float]], stop: threading.Event
 ) -> None:
+    """(produce timestamp ms, latency ms) of every record, read one at a time as soon as it arrives."""
     consumer = clients.consumer(state, "destination", f"bench-latency-{topic}", **{"fetch.wait.max.ms": 5})
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     try:
         while not stop.is_set():
-            for message in consumer.consume(num_messages=5000, timeout=0.1):
-                if message.error() is None:
-                    latencies.append(time.time() * 1000 - message.timestamp()[1])
+            message = consumer.poll(0.1)
+            if message is not None and message.error() is None:
+                produced_ms = message.timestamp()[1]
+                arrivals.append((produced_ms, time.time() * 1000 - produced_ms))
     finally:
         consumer.close()

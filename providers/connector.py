@@ -154,7 +154,7 @@ class ConnectorProvider(ResourceProvider):
                 # State first: a paused or stopped connector makes no new task configs until it runs.
                 _apply_state(client, name, news["state"])
                 if written and news["state"] == "running":
-                    expected_tasks = _wait_for_task_configs(client, news, removed=set(live) - set(desired))
+                    expected_tasks = _wait_for_task_configs(client, news, removed=set(normalise(live)) - set(desired))
             outputs = _converge(client, news, expected_tasks)
         return UpdateResult(outs=outputs)
 

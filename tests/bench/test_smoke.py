@@ -50,7 +50,7 @@ def test_smoke_run_measures_every_part(runtime: LocalRuntime, tmp_path: Path) ->
         assert "error" not in row, row
         assert row["records"] == SMOKE.records and row["records_per_second"] > 0
     ablation = results["ablation"]
-    assert ablation[0]["step"].startswith("stock") and ablation[-1]["step"].endswith("(= tuned)")
+    assert ablation[0]["step"].startswith("stock") and "exactly-once" in ablation[-1]["step"]
     assert all(step["records"] == SMOKE.records and step["records_per_second"] > 0 for step in ablation)
     assert "+ exactly-once" in (tmp_path / "latest-smoke.md").read_text()
     for row in results["latency"]:
