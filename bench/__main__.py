@@ -196,6 +196,11 @@ def summarize(name: str, rows: list[dict[str, Any]], ceiling_rate: float) -> dic
     summary["records_per_second"] = round(statistics.mean(row["records_per_second"] for row in good))
     summary["mb_per_second"] = round(statistics.mean(row["mb_per_second"] for row in good), 1)
     summary["seconds"] = round(statistics.mean(row["seconds"] for row in good), 2)
+    if all("records_per_second_from_first_record" in row for row in good):  # MirrorMaker 1 has no such figure
+        summary["records_per_second_from_first_record"] = round(
+            statistics.mean(row["records_per_second_from_first_record"] for row in good)
+        )
+    summary["rounds"] = good
     summary["runs_records_per_second"] = [row["records_per_second"] for row in good]
     summary["ratio_to_produce_ceiling"] = round(summary["records_per_second"] / ceiling_rate, 2)
     return summary

@@ -16,24 +16,24 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"Benchmark run ({results['mode']}), {results['machine']['cpus']} CPUs, {results['total_seconds']} s in all.",
         "",
-        "| Throughput | records/s | MB/s | x produce ceiling |",
-        "| --- | ---: | ---: | ---: |",
+        "| Throughput | records/s | MB/s | x produce ceiling | records/s from the first mirrored record |",
+        "| --- | ---: | ---: | ---: | ---: |",
         f"| Raw produce into the destination, ProducerPerformance "
         f"(rounds: {', '.join(str(r) for r in ceiling['produce']['runs_records_per_second'])}) "
         f"| {ceiling['produce']['records_per_second']:.0f} "
-        f"| {ceiling['produce']['mb_per_second']:.1f} | 1.00 |",
+        f"| {ceiling['produce']['mb_per_second']:.1f} | 1.00 | |",
         f"| Raw consume from the source (ConsumerPerformance) | {ceiling['consume']['records_per_second']:.0f} "
-        f"| {ceiling['consume']['mb_per_second']:.1f} | |",
+        f"| {ceiling['consume']['mb_per_second']:.1f} | | |",
     ]
     for row in results["throughput"]:
         if "error" in row:
-            lines.append(f"| {row['profile']['name']} | failed: {row['error'][:80]} | | |")
+            lines.append(f"| {row['profile']['name']} | failed: {row['error'][:80]} | | | |")
             continue
         name = row["profile"]["name"]
         label = "MirrorMaker 1 (Kafka 3.9)" if name == "mirrormaker1" else f"MirrorMaker 2, {name}"
         lines.append(
             f"| {label} | {row['records_per_second']} | {row['mb_per_second']} "
-            f"| {row['ratio_to_produce_ceiling']:.2f} |"
+            f"| {row['ratio_to_produce_ceiling']:.2f} | {row.get('records_per_second_from_first_record', '')} |"
         )
     lines += [
         "",
