@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 
 from bench import kafka_tools
 from bench.cpu import CpuMeter
@@ -37,7 +37,7 @@ from localkafka.state import RuntimeState
 
 IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
 LATENCY_WARMUP_SECONDS = 3
-NOT_YET = {KafkaError._UNKNOWN_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError.LEADER_NOT_AVAILABLE}
+MAX_WATCH_FAILURES = 120  # consecutive failed reads of end offsets, about a minute
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ class DestinationWatch:
 
     def __init__(self, state: RuntimeState) -> None:
         self._consumer = clients.consumer(state, "destination", "bench-watermarks")
+        self._failures = 0
 
     def __enter__(self) -> DestinationWatch:
         return self
@@ -142,14 +143,18 @@ class DestinationWatch:
         try:
             if topic not in self._consumer.list_topics(topic, timeout=10).topics:
                 return 0
-            return sum(
+            total = sum(
                 self._consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)
             )
-        except KafkaException as error:
-            # A new topic's partitions and leaders take a moment to be known to the client and every broker.
-            if error.args[0].retriable() or error.args[0].code() in NOT_YET:
-                return 0
-            raise
+        except KafkaException:
+            # A new topic's partitions and leaders take a moment to be known to the client and to every
+            # broker (unknown partition, not leader, ...): count nothing yet, unless it goes on and on.
+            self._failures += 1
+            if self._failures > MAX_WATCH_FAILURES:
+                raise
+            return 0
+        self._failures = 0
+        return total
 
 
 def mirror_metric(state: RuntimeState, topic: str, metric: str) -> list[float]:
