@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connect.cluster_connection import client_properties
-from connect.worker_properties import CONFIG_PROVIDERS
+from connect.worker_properties import CONFIG_PROVIDERS, PRODUCER_TUNING
 from localkafka.endpoints import cluster_endpoints
 from localkafka.jars import build_with_maven, ensure_jars
 from localkafka.paths import JAR_CACHE, REPO_ROOT, WORKER_CONFIG_DIR
@@ -20,14 +20,7 @@ MM1_CACHE = JAR_CACHE.parent / "mm1"
 TOOL_HEAP = ["-Xms256m", "-Xmx1g"]
 # The producer settings the tuned worker gives MirrorMaker 2 (connect/worker_properties.py), so
 # that the ceiling is what the same producer could do with no mirroring in the way.
-CEILING_PRODUCER = {
-    "acks": "all",
-    "linger.ms": "20",
-    "batch.size": "524288",
-    "buffer.memory": "67108864",
-    "compression.type": "lz4",
-    "enable.idempotence": "true",
-}
+CEILING_PRODUCER = {"acks": "all"} | {key.removeprefix("producer."): value for key, value in PRODUCER_TUNING.items()}
 
 
 @dataclass(frozen=True)
