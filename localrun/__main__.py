@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     start = samples.end_offsets(state, samples.data_topics(clients.topic_names(state, "destination")))
     reports = {topic: samples.TopicReport(topic, args.records) for topic in SAMPLE_TOPICS}
     # Read while producing, so that the latency measured is MirrorMaker's, not our reader's.
-    tracer = threading.Thread(target=samples.trace, args=(state, start, reports, run_id, 120))
+    reading = threading.Event()
+    tracer = threading.Thread(target=samples.trace, args=(state, start, reports, run_id, 120, reading))
     tracer.start()
+    reading.wait(30)
     samples.produce(state, SAMPLE_TOPICS, args.records, run_id)
     tracer.join()
 

@@ -8,6 +8,7 @@ the connector files ask for.
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -75,9 +76,18 @@ def produce(state: RuntimeState, topics: dict[str, int], per_topic: int, run_id:
 
 
 def trace(
-    state: RuntimeState, start: dict[TopicPartition, int], reports: dict[str, TopicReport], run_id: str, timeout: float
+    state: RuntimeState,
+    start: dict[TopicPartition, int],
+    reports: dict[str, TopicReport],
+    run_id: str,
+    timeout: float,
+    reading: threading.Event,
 ) -> None:
-    """Read every data topic of the destination from `start` until all samples of this run arrived."""
+    """Read every data topic of the destination from `start` until all samples of this run arrived.
+
+    `reading` is set once the first fetch has returned: the consumer is connected and positioned,
+    so records produced from then on measure MirrorMaker's latency, not the reader's start-up.
+    """
     expected = sum(report.produced for report in reports.values())
     # A short fetch wait: librdkafka's default (500 ms) would add to the latency we report.
     consumer = clients.consumer(state, "destination", f"mm2-eks-trace-{run_id}", **{"fetch.wait.max.ms": 10})
@@ -86,7 +96,9 @@ def trace(
     deadline = time.monotonic() + timeout
     try:
         while seen < expected and time.monotonic() < deadline:
-            for message in consumer.consume(num_messages=1000, timeout=0.5):
+            batch = consumer.consume(num_messages=1000, timeout=0.5)
+            reading.set()
+            for message in batch:
                 if message.error():
                     continue
                 headers = dict(message.headers() or [])
@@ -98,6 +110,7 @@ def trace(
                 report.latencies_ms.append(time.time() * 1000 - message.timestamp()[1])
                 seen += 1
     finally:
+        reading.set()  # never leave the producing side waiting, even if the reader failed
         consumer.close()
 
 
