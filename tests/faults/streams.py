@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 import threading
@@ -23,19 +24,44 @@ def encode(sequence: int) -> bytes:
 
 
 class SequenceProducer(threading.Thread):
-    """Produces values 0..count-1 to a source topic in the background (idempotent: no source dups)."""
+    """Produces values start, start+1, ... to a source topic in the background (idempotent: no source dups).
 
-    def __init__(self, state: RuntimeState, topic: str, count: int, partitions: int, start: int = 0) -> None:
+    With `count`, it stops after that many records. With `count=None` it goes on until `stop()`,
+    at `rate` records/s, so that a fault injected at any moment lands in the middle of the stream.
+    """
+
+    def __init__(
+        self,
+        state: RuntimeState,
+        topic: str,
+        count: int | None,
+        partitions: int,
+        start: int = 0,
+        rate: float | None = None,
+    ) -> None:
         super().__init__(daemon=True)
         self.state, self.topic, self.count, self.partitions, self.start_at = state, topic, count, partitions, start
+        self.rate = rate
         self.produced = 0
         self.error: Exception | None = None
+        self._stopped = threading.Event()
+
+    def stop(self, timeout: float = 300) -> range:
+        """Stop producing, wait until everything produced is delivered; the sequence numbers produced."""
+        self._stopped.set()
+        self.join(timeout)
+        return range(self.start_at, self.start_at + self.produced)
 
     def run(self) -> None:
         try:
             # delivery.timeout long enough to ride out a broker restart.
             producer = clients.producer(self.state, "source", **{"delivery.timeout.ms": 300_000})
-            for sequence in range(self.start_at, self.start_at + self.count):
+            began = time.monotonic()
+            for sequence in itertools.count(self.start_at):
+                if self.produced == self.count or self._stopped.is_set():
+                    break
+                if self.rate and self.produced % 100 == 0:
+                    time.sleep(max(0.0, began + self.produced / self.rate - time.monotonic()))
                 while True:
                     try:
                         producer.produce(
