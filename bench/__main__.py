@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from bench.cpu import CpuMeter
 from localkafka import clients
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
+from localkafka.state import RuntimeState
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 BENCH_RUNTIME_DIR = REPO_ROOT / ".local" / "bench-runtime"
@@ -115,13 +118,10 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ("tuned", "tuned-no-eos", "stock", "mirrormaker1")}
     for attempt in range(sizes.repeats):
         log(f"round {attempt + 1} of {sizes.repeats}: ProducerPerformance, {n} x {size} B into the destination")
-        ceiling_topic = f"ceiling-{int(time.time())}"
-        clients.create_topics(state, "destination", {ceiling_topic: partitions})
-        settle()
-        with CpuMeter(runtime.state()) as cpu:  # the workers restart with each profile: read their pids now
-            produce_runs.append(kafka_tools.produce(state, "destination", ceiling_topic, n, size, work))
+        # The workers restart with each profile: the CPU meter reads their pids now.
+        with ceiling_topic(state, partitions) as topic, CpuMeter(runtime.state()) as cpu:
+            produce_runs.append(kafka_tools.produce(state, "destination", topic, n, size, work))
         produce_cpu.append(cpu.report())
-        clients.delete_topics(state, "destination", [ceiling_topic])
         for profile in (mirroring.TUNED, mirroring.TUNED_NO_EOS, mirroring.STOCK):
             log(f"round {attempt + 1}: mirroring a backlog of {n} records, profile {profile.name}")
             runs[profile.name].append(mirroring.mirror_backlog(runtime, profile, backlog))
@@ -169,6 +169,18 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
         "evaluation": evaluation,
         "registration": registration,
     }
+
+
+@contextmanager
+def ceiling_topic(state: RuntimeState, partitions: int) -> Iterator[str]:
+    """A fresh destination topic for ProducerPerformance, settled before and deleted after."""
+    topic = f"ceiling-{int(time.time())}"
+    clients.create_topics(state, "destination", {topic: partitions})
+    settle()
+    try:
+        yield topic
+    finally:
+        clients.delete_topics(state, "destination", [topic])
 
 
 def settle() -> None:

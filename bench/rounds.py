@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import kafka_tools, mirroring
-from bench.__main__ import BENCH_WORKER_HEAP, FULL, RESULTS_DIR, machine, settle
-from localkafka import clients
+from bench.__main__ import BENCH_WORKER_HEAP, FULL, RESULTS_DIR, ceiling_topic, machine, settle
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
 
@@ -41,11 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for number in range(1, args.rounds + 1):
             state = mirroring.use_profile(runtime, mirroring.TUNED)
-            topic = f"ceiling-{int(time.time())}"
-            clients.create_topics(state, "destination", {topic: partitions})
-            settle()
-            ceiling = kafka_tools.produce(state, "destination", topic, records, size, work)
-            clients.delete_topics(state, "destination", [topic])
+            with ceiling_topic(state, partitions) as topic:
+                ceiling = kafka_tools.produce(state, "destination", topic, records, size, work)
             row: dict[str, Any] = {"round": number, "ceiling_records_per_second": round(ceiling.records_per_second)}
             for profile in (mirroring.TUNED, mirroring.TUNED_NO_EOS):
                 run = mirroring.mirror_backlog(runtime, profile, backlog)
