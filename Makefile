@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` (the local default, end to end) and `make test`.
-# Both install what they need first: the Python venv, the Maven jars, the Pulumi CLI.
+# Both install what they need first: Debian packages, the Python venv, the Maven jars, the Pulumi CLI.
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,12 +15,14 @@ test: setup lint
 	$(PY) -m pytest
 
 setup: $(VENV)/.requirements-installed
+	tools/system/install.sh
 	$(PY) -m localkafka build
 	tools/pulumi/build.sh >/dev/null
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) -m bench

@@ -15,9 +15,9 @@ from typing import Any
 
 from bench.mirroring import Backlog, stock_config, time_connector
 from connect.connector_defaults import SOURCE
+from connect.local_runtime import RuntimeState
 from connect.worker_properties import PRODUCER_TUNING
 from localkafka.runtime import LocalRuntime
-from localkafka.state import RuntimeState
 
 
 def _as_override(keys: tuple[str, ...]) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """CPU seconds spent by each process of a measured phase: where the two cores went.
 
-The brokers and workers are read from /proc (clock ticks of user + system time); tools the bench
-ran and waited for (ProducerPerformance, MirrorMaker 1) from this process's children's usage.
+The brokers' and workers' user + system time comes from psutil; tools the bench ran and waited for
+(ProducerPerformance, MirrorMaker 1) from this process's children's usage.
 """
 
 from __future__ import annotations
@@ -9,21 +9,22 @@ from __future__ import annotations
 import os
 import resource
 import time
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from localkafka.state import RuntimeState
+import psutil
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from connect.local_runtime import RuntimeState
 
 
 def _process_seconds(pid: int | None) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, TypeError):
+    if not pid:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
 
 
 def _children_seconds() -> float:

@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connect.cluster_connection import client_properties
+from connect.java_command import JavaClasspath, java_command
+from connect.local_runtime import RuntimeState, cluster_endpoints
+from connect.secret_file import write_secret
 from connect.worker_properties import CONFIG_PROVIDERS, PRODUCER_TUNING
-from localkafka.endpoints import cluster_endpoints
 from localkafka.jars import build_with_maven, ensure_jars
-from localkafka.paths import JAR_CACHE, REPO_ROOT, WORKER_CONFIG_DIR
-from localkafka.state import RuntimeState, write_secret
+from localkafka.paths import JAR_CACHE, REPO_ROOT
 
 MM1_POM = REPO_ROOT / "bench" / "mm1" / "pom.xml"
 MM1_CACHE = JAR_CACHE.parent / "mm1"
-TOOL_HEAP = ["-Xms256m", "-Xmx1g"]
+TOOL_HEAP = ("-Xms256m", "-Xmx1g")
 # The producer settings the tuned worker gives MirrorMaker 2 (connect/worker_properties.py), so
 # that the ceiling is what the same producer could do with no mirroring in the way.
 CEILING_PRODUCER = {"acks": "all"} | {key.removeprefix("producer."): value for key, value in PRODUCER_TUNING.items()}
@@ -43,16 +44,8 @@ def client_config_file(
     return path
 
 
-def java(classpath: str, main_class: str, *args: str, timeout: float = 3600) -> str:
-    command = [
-        "java",
-        *TOOL_HEAP,
-        f"-Dlog4j2.configurationFile={WORKER_CONFIG_DIR / 'log4j2.properties'}",
-        "-cp",
-        classpath,
-        main_class,
-        *args,
-    ]
+def java(jars: JavaClasspath, main_class: str, *args: str, timeout: float = 3600) -> str:
+    command = java_command(jars, main_class, *args, heap=TOOL_HEAP)
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(
@@ -74,7 +67,7 @@ def produce(
     config = client_config_file(state, cluster, folder)
     props = [f"{key}={value}" for key, value in (producer or CEILING_PRODUCER).items()]
     output = java(
-        ensure_jars().classpath,
+        ensure_jars().java,
         "org.apache.kafka.tools.ProducerPerformance",
         "--topic",
         topic,
@@ -100,7 +93,7 @@ def consume(state: RuntimeState, cluster: str, topic: str, records: int, folder:
     """ConsumerPerformance; its data line: start, end, MB, MB/sec, nMsg, nMsg/sec, ..."""
     config = client_config_file(state, cluster, folder)
     output = java(
-        ensure_jars().classpath,
+        ensure_jars().java,
         "org.apache.kafka.tools.ConsumerPerformance",
         "--bootstrap-server",
         state.brokers[cluster].bootstrap_servers,
@@ -121,10 +114,10 @@ def consume(state: RuntimeState, cluster: str, topic: str, records: int, folder:
     return ToolRun(consumed, consumed / rate, rate, float(fields[3]))
 
 
-def mm1_classpath() -> str:
+def mm1_jars() -> JavaClasspath:
     """MirrorMaker 1's jars (Kafka 3.9), built from bench/mm1/pom.xml."""
     build_with_maven(MM1_POM, "mm1.output", MM1_CACHE, "package", [MM1_POM, REPO_ROOT / "docker" / "pom.xml"])
-    return f"{MM1_CACHE / 'libs'}/*"
+    return JavaClasspath(str(MM1_CACHE / "libs"))
 
 
 def start_mm1(state: RuntimeState, topic: str, streams: int, folder: Path) -> subprocess.Popen[bytes]:
@@ -133,11 +126,8 @@ def start_mm1(state: RuntimeState, topic: str, streams: int, folder: Path) -> su
         state, "source", folder, "mm1-consumer", {"group.id": f"mm1-{topic}", "auto.offset.reset": "earliest"}
     )
     producer = client_config_file(state, "destination", folder, "mm1-producer")
-    command = [
-        "java",
-        *TOOL_HEAP,
-        "-cp",
-        mm1_classpath(),
+    command = java_command(
+        mm1_jars(),
         "kafka.tools.MirrorMaker",
         "--consumer.config",
         str(consumer),
@@ -147,6 +137,7 @@ def start_mm1(state: RuntimeState, topic: str, streams: int, folder: Path) -> su
         topic,
         "--num.streams",
         str(streams),
-    ]
+        heap=TOOL_HEAP,
+    )
     log = open(folder / "mm1.log", "wb")  # noqa: SIM115 - closed with the process by the caller's kill
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -9,6 +9,7 @@ Profiles:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 import tempfile
@@ -27,13 +28,13 @@ from bench import kafka_tools
 from bench.cpu import CpuMeter
 from connect.cluster_connection import client_properties
 from connect.connector_defaults import SOURCE_CONNECTOR
-from connect.connector_tree import TreeContext, load_connector_tree
+from connect.connector_tree import load_connector_tree
+from connect.local_runtime import RuntimeState, cluster_endpoints, connect_endpoint, local_tree_context
+from connect.polling import PollTimeout, poll_until
 from connect.rest import ConnectClient
 from connect.worker_properties import BYTE_ARRAY_CONVERTER
 from localkafka import clients
-from localkafka.endpoints import cluster_endpoints, connect_endpoint
 from localkafka.runtime import LocalRuntime
-from localkafka.state import RuntimeState
 
 IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
 LATENCY_WARMUP_SECONDS = 3
@@ -67,17 +68,7 @@ def _tuned_config(state: RuntimeState, topic: str, tasks: int, exactly_once: boo
         (folder / f"{topic}.json").write_text(
             f'{{"config": {{"connector.class": "MirrorSourceConnector", "topics": "{topic}", "tasks.max": {tasks}}}}}'
         )
-        endpoints = cluster_endpoints(state)
-        context = TreeContext(
-            root=Path(scratch),
-            env="bench",
-            destination=endpoints["destination"],
-            sources={"source": endpoints["source"]},
-            secrets_dir=str(state.secrets_dir),
-            replication_factor=1,
-            exactly_once=exactly_once,
-            display_root=Path(scratch),
-        )
+        context = local_tree_context(state, Path(scratch), "bench", exactly_once=exactly_once)
         [spec] = load_connector_tree(context).connectors
     return spec.config
 
@@ -252,7 +243,7 @@ def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
     clients.create_topics(state, "destination", {topic: backlog.partitions})
     backlog.settle()
     folder = backlog.folder
-    kafka_tools.mm1_classpath()  # builds MirrorMaker 1's jars if needed, before the clock starts
+    kafka_tools.mm1_jars()  # builds MirrorMaker 1's jars if needed, before the clock starts
     with CpuMeter(state) as cpu, DestinationWatch(state) as watch:
         started = time.monotonic()
         process = kafka_tools.start_mm1(state, topic, streams=2, folder=folder)
@@ -274,11 +265,8 @@ def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
 
 
 def _wait_for(done: Callable[[], bool], what: str, limit: float = 3600) -> None:
-    started = time.monotonic()
-    while not done():
-        if time.monotonic() - started > limit:
-            raise TimeoutError(f"{what} did not finish mirroring within {limit:.0f}s")
-        time.sleep(0.25)
+    # A short interval: the waits below end the measured phases.
+    poll_until(done, timeout=limit, interval=0.25, what=f"{what} to finish mirroring")
 
 
 def steady_latency(
@@ -305,9 +293,9 @@ def steady_latency(
             time.sleep(2)  # the reader has its partitions before the first record
             warm_from_ms = (time.time() + LATENCY_WARMUP_SECONDS) * 1000
             expected = _produce_at_rate(state, topic, rate, seconds, record_size)
-            deadline = time.monotonic() + 60
-            while len(arrivals) < expected and time.monotonic() < deadline:
-                time.sleep(0.2)
+            # Late records count as lost in the report rather than failing the run.
+            with contextlib.suppress(PollTimeout):
+                poll_until(lambda: len(arrivals) >= expected, timeout=60, interval=0.2, what="every record to arrive")
             stop.set()
             reader.join()
             replication_max = mirror_metric(state, topic, "replication_latency_ms_max")

@@ -1,7 +1,7 @@
 """The program itself: evaluation time and memory as connector files grow, and registration cost.
 
 - Evaluation: the staging (EKS) program under Pulumi mocks, in a fresh process per size, with N
-  connector files split over its two sources (tests/unit/harness.py runs it).
+  connector files split over its two sources (harness/mocked_program.py runs it).
 - Registration: N running (heartbeat) connectors registered by `pulumi up` (this project's provider) and by a
   loop that PUTs every config (the seed design's script); then each a second time, counting the
   REST calls, the writes and the connector restarts the workers logged.
@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from connect.connector_tree import load_connector_tree
+from connect.local_runtime import connect_endpoint, local_tree_context
 from connect.rest import ConnectClient
+from harness.project_copy import Project, copy_project
 from localkafka.connect_log import ConnectLog
-from localkafka.endpoints import connect_endpoint
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
-from tests.pulumi_project import Project, copy_project
-from tests.support import tree_context
 
 STACK = "bench"
 SOURCES = ("msk-east", "confluent")
@@ -35,7 +34,7 @@ _EVALUATE = """
 import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from tests.unit.harness import run_program
+from harness.mocked_program import run_program
 imported = time.perf_counter()
 run = run_program(project_root=Path(sys.argv[1]))
 finished = time.perf_counter()
@@ -136,7 +135,7 @@ def registration(runtime: LocalRuntime, connectors: int, folder: Path) -> dict[s
 
 def _configs_as_registered(project: Project) -> dict[str, dict[str, str]]:
     """The full configs the provider sends for the project's files (the loader makes them)."""
-    tree = load_connector_tree(tree_context(project.state, project.directory / "connectors"))
+    tree = load_connector_tree(local_tree_context(project.state, project.directory / "connectors", "local"))
     return {spec.name: spec.config for spec in tree.connectors}
 
 

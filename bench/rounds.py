@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import kafka_tools, mirroring
-from bench.__main__ import BENCH_WORKER_HEAP, FULL, RESULTS_DIR, ceiling_topic, machine, settle
+from bench.common import BENCH_WORKER_HEAP, FULL, RESULTS_DIR, ceiling_topic, machine, settle
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
 

@@ -10,8 +10,6 @@ the connector configs hold `${file:...}` references to those files, never a valu
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,13 +18,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as kubernetes
 
-from components import container
-from components.msk_iam import worker_policy
-from connect.cluster_connection import ClusterEndpoint, credentials_file_content
-from connect.rest_auth import rest_jaas_config, rest_users_file_content
-from connect.worker_properties import WorkerSettings, render_worker_properties
-from stackconfig.load import StackSecrets
-from stackconfig.models import KafkaCluster, SaslAuth, StackSettings
+from stackconfig.models import StackSecrets, StackSettings
+from workload import image_layout
+from workload.msk_iam import worker_policy
+from workload.worker_files import checksum, config_files, credential_files, group_id, rest_auth_files
 
 CONTAINER_NAME = "connect"
 SERVICE_ACCOUNT = "mm2-connect"
@@ -41,67 +36,6 @@ class WorkloadIdentity:
     oidc_provider_arn: pulumi.Input[str]
     # Without https://, as IAM condition keys spell it.
     oidc_provider_host: pulumi.Input[str]
-
-
-def group_id(settings: StackSettings) -> str:
-    return f"mm2-{settings.env}"
-
-
-def endpoint_of(name: str, cluster: KafkaCluster) -> ClusterEndpoint:
-    if not cluster.bootstrap_servers:  # load_stack refuses this on eks; kept for the type checker
-        raise ValueError(f"cluster {name!r} has no bootstrap servers")
-    return ClusterEndpoint(name, cluster.bootstrap_servers, cluster.auth)
-
-
-def worker_settings(settings: StackSettings) -> WorkerSettings:
-    destination = settings.destination
-    return WorkerSettings(
-        group_id=group_id(settings),
-        destination=endpoint_of(destination.name, destination),
-        replication_factor=destination.replication_factor,
-        rest_bind_host="0.0.0.0",
-        rest_port=container.REST_PORT,
-        # Resolved by each worker from the POD_IP env var (downward API): followers forward
-        # writes to the leader at this address.
-        rest_advertised_host="${env:POD_IP}",
-        secrets_dir=container.SECRETS_DIR,
-        exactly_once=settings.connect.exactly_once,
-        rebalance_delay_ms=settings.connect.rebalance_delay_ms,
-    )
-
-
-def config_files(settings: StackSettings) -> dict[str, str]:
-    """The ConfigMap's files: nothing secret (the JAAS file only names the users file)."""
-    return {
-        container.WORKER_PROPERTIES_FILE: render_worker_properties(worker_settings(settings)),
-        container.REST_JAAS_FILE: rest_jaas_config(f"{container.REST_AUTH_DIR}/{container.REST_USERS_FILE}"),
-    }
-
-
-def credential_files(settings: StackSettings, secrets: StackSecrets) -> dict[str, str]:
-    """`<cluster>.properties` for every SASL cluster, as `client_properties` references them."""
-    clusters = {settings.destination.name: settings.destination, **settings.sources}
-    files = {}
-    for name, cluster in sorted(clusters.items()):
-        if isinstance(cluster.auth, SaslAuth):
-            username, password = secrets.credentials[name].username, secrets.credentials[name].password
-            files[f"{name}.properties"] = credentials_file_content(cluster.auth, username, password.get_secret_value())
-    return files
-
-
-def rest_auth_files(settings: StackSettings, secrets: StackSecrets) -> dict[str, str]:
-    if secrets.connect_password is None:
-        raise ValueError("connectPassword is required on eks")  # load_stack refuses this earlier
-    username, password = settings.connect.rest_username, secrets.connect_password.get_secret_value()
-    return {
-        container.REST_USERS_FILE: rest_users_file_content(username, password),
-        # The readiness probe's Authorization header value (Basic scheme).
-        container.PROBE_AUTH_FILE: base64.b64encode(f"{username}:{password}".encode()).decode(),
-    }
-
-
-def checksum(files: Mapping[str, str]) -> str:
-    return hashlib.sha256(json.dumps(dict(files), sort_keys=True).encode()).hexdigest()
 
 
 def name_of(metadata: pulumi.Output[kubernetes.meta.v1.outputs.ObjectMeta]) -> pulumi.Output[str]:
@@ -164,9 +98,9 @@ class ConnectCluster(pulumi.ComponentResource):
             # fsGroup makes the mounted secret files readable by the worker's group only.
             "security_context": {
                 "run_as_non_root": True,
-                "run_as_user": container.RUN_AS_USER,
-                "run_as_group": container.RUN_AS_USER,
-                "fs_group": container.RUN_AS_USER,
+                "run_as_user": image_layout.RUN_AS_USER,
+                "run_as_group": image_layout.RUN_AS_USER,
+                "fs_group": image_layout.RUN_AS_USER,
                 "seccomp_profile": {"type": "RuntimeDefault"},
             },
             "affinity": self._affinity(node_labels),
@@ -294,10 +228,10 @@ class ConnectCluster(pulumi.ComponentResource):
         return {
             "name": CONTAINER_NAME,
             "image": image,
-            "args": [container.WORKER_PROPERTIES],
+            "args": [image_layout.WORKER_PROPERTIES],
             "ports": [
-                {"name": "rest", "container_port": container.REST_PORT, "protocol": "TCP"},
-                {"name": "metrics", "container_port": container.METRICS_PORT, "protocol": "TCP"},
+                {"name": "rest", "container_port": image_layout.REST_PORT, "protocol": "TCP"},
+                {"name": "metrics", "container_port": image_layout.METRICS_PORT, "protocol": "TCP"},
             ],
             "env": [{"name": "POD_IP", "value_from": {"field_ref": {"field_path": "status.podIP"}}}],
             "resources": {
@@ -306,14 +240,14 @@ class ConnectCluster(pulumi.ComponentResource):
             },
             # The JVM and Connect's REST server take a while; liveness counts only after this.
             "startup_probe": {
-                "tcp_socket": {"port": container.REST_PORT},
+                "tcp_socket": {"port": image_layout.REST_PORT},
                 "period_seconds": 5,
                 "failure_threshold": 60,
             },
             # Ready only when the REST API answers an authenticated /health: the worker has joined
             # its group and read the config topic.
             "readiness_probe": {
-                "exec_": {"command": [container.HEALTHCHECK]},
+                "exec_": {"command": [image_layout.HEALTHCHECK]},
                 "period_seconds": 10,
                 # Above the script's own 5 s deadline, so that it reports why instead of being killed.
                 "timeout_seconds": 10,
@@ -322,23 +256,23 @@ class ConnectCluster(pulumi.ComponentResource):
             # Restart only a worker whose REST port is gone: a slow /health during a rebalance
             # must not kill it.
             "liveness_probe": {
-                "tcp_socket": {"port": container.REST_PORT},
+                "tcp_socket": {"port": image_layout.REST_PORT},
                 "period_seconds": 20,
                 "timeout_seconds": 5,
                 "failure_threshold": 6,
             },
             "security_context": {
                 "run_as_non_root": True,
-                "run_as_user": container.RUN_AS_USER,
+                "run_as_user": image_layout.RUN_AS_USER,
                 "read_only_root_filesystem": True,
                 "allow_privilege_escalation": False,
                 "capabilities": {"drop": ["ALL"]},
             },
             "volume_mounts": [
-                {"name": "worker-config", "mount_path": container.WORKER_CONFIG_DIR, "read_only": True},
-                {"name": "credentials", "mount_path": container.SECRETS_DIR, "read_only": True},
-                {"name": "rest-auth", "mount_path": container.REST_AUTH_DIR, "read_only": True},
-                {"name": "tmp", "mount_path": container.TMP_DIR},
+                {"name": "worker-config", "mount_path": image_layout.WORKER_CONFIG_DIR, "read_only": True},
+                {"name": "credentials", "mount_path": image_layout.SECRETS_DIR, "read_only": True},
+                {"name": "rest-auth", "mount_path": image_layout.REST_AUTH_DIR, "read_only": True},
+                {"name": "tmp", "mount_path": image_layout.TMP_DIR},
             ],
         }
 
@@ -351,7 +285,9 @@ class ConnectCluster(pulumi.ComponentResource):
                 "name": "worker-config",
                 "config_map": {
                     "name": config_map,
-                    "items": [{"key": container.WORKER_PROPERTIES_FILE, "path": container.WORKER_PROPERTIES_FILE}],
+                    "items": [
+                        {"key": image_layout.WORKER_PROPERTIES_FILE, "path": image_layout.WORKER_PROPERTIES_FILE}
+                    ],
                 },
             },
             {"name": "credentials", "secret": {"secret_name": credentials, "default_mode": SECRET_FILE_MODE}},
@@ -364,15 +300,15 @@ class ConnectCluster(pulumi.ComponentResource):
                         {
                             "config_map": {
                                 "name": config_map,
-                                "items": [{"key": container.REST_JAAS_FILE, "path": container.REST_JAAS_FILE}],
+                                "items": [{"key": image_layout.REST_JAAS_FILE, "path": image_layout.REST_JAAS_FILE}],
                             }
                         },
                         {
                             "secret": {
                                 "name": rest_auth,
                                 "items": [
-                                    {"key": container.REST_USERS_FILE, "path": container.REST_USERS_FILE},
-                                    {"key": container.PROBE_AUTH_FILE, "path": container.PROBE_AUTH_FILE},
+                                    {"key": image_layout.REST_USERS_FILE, "path": image_layout.REST_USERS_FILE},
+                                    {"key": image_layout.PROBE_AUTH_FILE, "path": image_layout.PROBE_AUTH_FILE},
                                 ],
                             }
                         },
@@ -413,8 +349,8 @@ class ConnectCluster(pulumi.ComponentResource):
             "type": "ClusterIP",
             "selector": self.select_labels,
             "ports": [
-                {"name": "rest", "port": container.REST_PORT, "target_port": "rest", "protocol": "TCP"},
-                {"name": "metrics", "port": container.METRICS_PORT, "target_port": "metrics", "protocol": "TCP"},
+                {"name": "rest", "port": image_layout.REST_PORT, "target_port": "rest", "protocol": "TCP"},
+                {"name": "metrics", "port": image_layout.METRICS_PORT, "target_port": "metrics", "protocol": "TCP"},
             ],
         }
         kubernetes.core.v1.Service(
@@ -448,8 +384,11 @@ class ConnectCluster(pulumi.ComponentResource):
             "pod_selector": {"match_labels": self.select_labels},
             "policy_types": ["Ingress"],
             "ingress": [
-                {"from_": rest_from, "ports": [{"protocol": "TCP", "port": container.REST_PORT}]},
-                {"from_": [{"namespace_selector": {}}], "ports": [{"protocol": "TCP", "port": container.METRICS_PORT}]},
+                {"from_": rest_from, "ports": [{"protocol": "TCP", "port": image_layout.REST_PORT}]},
+                {
+                    "from_": [{"namespace_selector": {}}],
+                    "ports": [{"protocol": "TCP", "port": image_layout.METRICS_PORT}],
+                },
             ],
         }
         kubernetes.networking.v1.NetworkPolicy(

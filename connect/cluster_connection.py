@@ -32,9 +32,14 @@ class ClusterEndpoint:
     auth: ClusterAuth
 
 
+def credentials_file_name(cluster_name: str) -> str:
+    """A cluster's SASL credentials file, one per cluster in the secrets folder."""
+    return f"{cluster_name}.properties"
+
+
 def credentials_file(secrets_dir: str, cluster_name: str) -> str:
     """Where a cluster's SASL credentials file is mounted."""
-    return f"{secrets_dir.rstrip('/')}/{cluster_name}.properties"
+    return f"{secrets_dir.rstrip('/')}/{credentials_file_name(cluster_name)}"
 
 
 def client_properties(endpoint: ClusterEndpoint, secrets_dir: str) -> dict[str, str]:

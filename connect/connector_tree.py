@@ -18,17 +18,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from connect.cluster_connection import ClusterEndpoint, client_properties
 from connect.connector_defaults import CONNECTOR_CLASSES, MIRROR_PACKAGE, connector_defaults
+from connect.connector_files import (
+    CONNECTOR_NAME_PATTERN,
+    ConnectorFile,
+    FileProblems,
+    read_connector_file,
+    read_shared_file,
+)
 
 SHARED_FILE = "_source.json"
-STATES = ("running", "paused", "stopped")
-CONNECTOR_FILE_KEYS = {"name", "state", "config"}
-SHARED_FILE_KEYS = {"config"}
-# Connect accepts almost any name in a URL path, but these keep names readable and safe in logs.
-CONNECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 # A value under one of these key endings is a credential: it must be a config-provider reference.
 SECRET_KEY = re.compile(r"(password|secret|jaas\.config|credentials?|token|api\.key|keystore\.key)$", re.IGNORECASE)
 PROVIDER_REFERENCE = re.compile(r"^\$\{[a-z]+:[^}]*\}$")
@@ -133,10 +134,11 @@ def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree,
     shared: dict[str, str] = {}
     shared_file = folder / SHARED_FILE
     if shared_file.exists():
-        document = _read_json(shared_file, SHARED_FILE_KEYS, context, problems)
-        if document is not None:
-            shared = _config(document, shared_file, context, problems)
+        try:
+            shared = dict(read_shared_file(shared_file, context.show(shared_file)).config)
             _check_keys(shared, context.show(shared_file), folder.name, context, problems)
+        except FileProblems as error:
+            problems += error.problems
 
     source = context.sources[folder.name]
     policies: dict[str, dict[str, str]] = {}
@@ -144,10 +146,12 @@ def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree,
     if not files:
         tree.warnings.append(f"{context.show(folder)}: no connector files")
     for path in files:
-        document = _read_json(path, CONNECTOR_FILE_KEYS, context, problems)
-        if document is None:
+        try:
+            document = read_connector_file(path, context.show(path))
+        except FileProblems as error:
+            problems += error.problems
             continue
-        own = _config(document, path, context, problems)
+        own = dict(document.config)
         _check_keys(own, context.show(path), folder.name, context, problems)
         spec = _connector(context, source, path, document, {**shared, **own}, problems)
         if spec is not None:
@@ -170,18 +174,15 @@ def _connector(
     context: TreeContext,
     source: ClusterEndpoint,
     path: Path,
-    document: dict[str, Any],
+    document: ConnectorFile,
     config: dict[str, str],
     problems: list[str],
 ) -> ConnectorSpec | None:
     where = context.show(path)
     before = len(problems)
-    name = document.get("name", path.stem)
-    if not isinstance(name, str) or not CONNECTOR_NAME.match(name):
-        problems.append(f"{where}: name {name!r} must match {CONNECTOR_NAME.pattern}")
-    state = document.get("state", "running")
-    if state not in STATES:
-        problems.append(f"{where}: state {state!r} must be one of {', '.join(STATES)}")
+    name = document.name or path.stem
+    if not re.match(CONNECTOR_NAME_PATTERN, name):
+        problems.append(f"{where}: name {name!r} must match {CONNECTOR_NAME_PATTERN} (the file name is the default)")
 
     connector_class = config.get("connector.class", "")
     if "." not in connector_class and connector_class:
@@ -208,9 +209,9 @@ def _connector(
         for key, value in client_properties(endpoint, context.secrets_dir).items():
             full[prefix + key] = value
     return ConnectorSpec(
-        name=str(name),
+        name=name,
         config=dict(sorted(full.items())),
-        state=str(state),
+        state=document.state,
         source_file=where,
         source_cluster=source.name,
     )
@@ -231,49 +232,6 @@ def _check_keys(
                 f"{where}: config.{key} holds a plaintext secret; put the value in a secret file and "
                 f'reference it, e.g. "${{file:{context.secrets_dir}/<file>.properties:{key}}}"'
             )
-
-
-def _read_json(path: Path, allowed: set[str], context: TreeContext, problems: list[str]) -> dict[str, Any] | None:
-    try:
-        document = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        problems.append(
-            f"{context.show(path)}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"
-        )
-        return None
-    except UnicodeDecodeError:
-        problems.append(f"{context.show(path)}: not UTF-8 text")
-        return None
-    except OSError as error:
-        problems.append(f"{context.show(path)}: cannot be read ({error.strerror or type(error).__name__})")
-        return None
-    if not isinstance(document, dict):
-        problems.append(f"{context.show(path)}: expected a JSON object with keys {sorted(allowed)}")
-        return None
-    unknown = sorted(set(document) - allowed)
-    if unknown:
-        problems.append(f"{context.show(path)}: unknown keys {unknown}; expected only {sorted(allowed)}")
-        return None
-    return document
-
-
-def _config(document: dict[str, Any], path: Path, context: TreeContext, problems: list[str]) -> dict[str, str]:
-    """The `config` object as Connect stores it: every value a string."""
-    raw = document.get("config", {})
-    if not isinstance(raw, dict):
-        problems.append(f"{context.show(path)}: config must be a JSON object of strings, numbers or booleans")
-        return {}
-    config = {}
-    for key, value in raw.items():
-        if isinstance(value, bool):
-            config[key] = "true" if value else "false"
-        elif isinstance(value, int | float | str):
-            config[key] = str(value)
-        else:
-            problems.append(
-                f"{context.show(path)}: config.{key} must be a string, number or boolean, got {type(value).__name__}"
-            )
-    return config
 
 
 def _short(classes: tuple[str, ...]) -> str:

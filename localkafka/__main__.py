@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from connect.local_runtime import runtime_dir
 from localkafka.jars import ensure_jars
-from localkafka.paths import runtime_dir_from_env
+from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
 
 
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("build", help="build the jars (Maven, docker/pom.xml) unless they are cached")
     args = parser.parse_args(argv)
 
-    runtime = LocalRuntime(runtime_dir_from_env())
+    runtime = LocalRuntime(runtime_dir(REPO_ROOT))
     try:
         if args.command == "build":
             print(ensure_jars().libs_dir)

@@ -7,12 +7,13 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from connect.java_command import java_command
+from connect.local_runtime import BrokerState, Credential
+from connect.secret_file import write_secret
 from localkafka import processes
 from localkafka.jars import RuntimeJars
-from localkafka.paths import WORKER_CONFIG_DIR
-from localkafka.state import BrokerState, Credential, write_secret
 
-HEAP = ["-Xms128m", "-Xmx512m"]
+BROKER_HEAP = ("-Xms128m", "-Xmx512m")
 PLAIN_LOGIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
 
 
@@ -77,12 +78,8 @@ def prepare(
     properties = folder / "server.properties"
     write_secret(properties, server_properties(runtime_dir, broker, users, admin))
     if not (folder / "data" / "meta.properties").exists():
-        command = [
-            "java",
-            *HEAP,
-            f"-Dlog4j2.configurationFile={WORKER_CONFIG_DIR / 'log4j2.properties'}",
-            "-cp",
-            jars.classpath,
+        command = java_command(
+            jars.java,
             "kafka.tools.StorageTool",
             "format",
             "-t",
@@ -90,7 +87,7 @@ def prepare(
             "-c",
             str(properties),
             "--standalone",
-        ]
+        )
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"formatting {broker.name} storage failed: {result.stdout}{result.stderr}")
@@ -99,17 +96,13 @@ def prepare(
 
 def start(runtime_dir: Path, broker: BrokerState, jars: RuntimeJars) -> int:
     folder = broker_dir(runtime_dir, broker)
-    command = [
-        "java",
-        *HEAP,
-        "-XX:+UseG1GC",
-        "-XX:+ExitOnOutOfMemoryError",
-        f"-Dlog4j2.configurationFile={WORKER_CONFIG_DIR / 'log4j2.properties'}",
-        "-cp",
-        jars.classpath,
+    command = java_command(
+        jars.java,
         "kafka.Kafka",
         str(folder / "server.properties"),
-    ]
+        heap=BROKER_HEAP,
+        jvm_options=["-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError"],
+    )
     return processes.start(command, folder / "broker.log")
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from localkafka.state import LocalCredentials, RuntimeState
+from connect.local_runtime import LocalCredentials, RuntimeState
+from connect.polling import poll_until
 
 # librdkafka logs refused connections while a broker restarts; fault tests cause those on purpose.
 QUIET_LOGGER = logging.getLogger("localkafka.rdkafka")
@@ -86,11 +87,9 @@ def topic_names(state: RuntimeState, cluster: str) -> set[str]:
 
 
 def wait_for_topic(state: RuntimeState, cluster: str, topic: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while topic not in topic_names(state, cluster):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"topic {topic!r} did not appear on {cluster} within {timeout:.0f}s")
-        time.sleep(0.5)
+    poll_until(
+        lambda: topic in topic_names(state, cluster), timeout=timeout, what=f"topic {topic!r} to appear on {cluster}"
+    )
 
 
 def consume(consumer: Consumer, topics: Iterable[str], count: int, timeout: float) -> list[Message]:

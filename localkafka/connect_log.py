@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from localkafka.state import RuntimeState
+from connect.local_runtime import RuntimeState
 from localkafka.worker import log_file
 
 REQUEST = re.compile(r'"(?P<verb>GET|POST|PUT|DELETE|PATCH) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')

@@ -9,7 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from localkafka.paths import DOCKER_DIR, JAR_CACHE, REPO_ROOT
+from connect.java_command import JavaClasspath
+from localkafka.paths import DOCKER_DIR, JAR_CACHE, REPO_ROOT, WORKER_CONFIG_DIR
 
 
 @dataclass(frozen=True)
@@ -18,8 +19,9 @@ class RuntimeJars:
     jmx_agent: Path
 
     @property
-    def classpath(self) -> str:
-        return f"{self.libs_dir}/*"
+    def java(self) -> JavaClasspath:
+        """For `java_command`: these jars with the image's log4j2 config."""
+        return JavaClasspath(str(self.libs_dir), str(WORKER_CONFIG_DIR / "log4j2.properties"))
 
 
 def ensure_jars(cache: Path = JAR_CACHE) -> RuntimeJars:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -10,9 +9,3 @@ DOCKER_DIR = REPO_ROOT / "docker"
 WORKER_CONFIG_DIR = DOCKER_DIR / "config"
 ENTRYPOINT = DOCKER_DIR / "entrypoint.sh"
 JAR_CACHE = REPO_ROOT / ".cache" / "runtime"
-DEFAULT_RUNTIME_DIR = REPO_ROOT / ".local" / "runtime"
-
-
-def runtime_dir_from_env() -> Path:
-    """`MM2_LOCAL_RUNTIME_DIR` lets tests and benchmarks run a runtime of their own."""
-    return Path(os.environ.get("MM2_LOCAL_RUNTIME_DIR", DEFAULT_RUNTIME_DIR)).resolve()

@@ -1,4 +1,4 @@
-"""Start, find and stop the runtime's JVMs without leaving any behind."""
+"""Start, find and stop the runtime's JVMs without leaving any behind (psutil: Linux and macOS alike)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import psutil
+
+from connect.polling import PollTimeout, poll_until
 
 
 def free_ports(count: int) -> list[int]:
@@ -52,12 +55,16 @@ def alive(pid: int | None, marker: str) -> bool:
     if not pid:
         return False
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        status = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        cmdline = " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
         return False
+    except psutil.AccessDenied:
+        return False  # another user's process: never ours
     # During exec (bash becoming java) the command line is briefly empty: the process is still ours.
-    return status != "Z" and (marker in cmdline or not cmdline.strip())
+    return marker in cmdline or not cmdline.strip()
 
 
 def stop(pid: int | None, marker: str, grace_seconds: float = 20.0, sig: int = signal.SIGTERM) -> None:
@@ -66,16 +73,16 @@ def stop(pid: int | None, marker: str, grace_seconds: float = 20.0, sig: int = s
         return
     assert pid is not None
     _signal_group(pid, sig)
-    deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline:
-        _reap(pid)
-        if not alive(pid, marker):
-            return
-        time.sleep(0.1)
-    _signal_group(pid, signal.SIGKILL)
-    while alive(pid, marker):
-        _reap(pid)
-        time.sleep(0.05)
+    try:
+        poll_until(lambda: _gone(pid, marker), timeout=grace_seconds, interval=0.1, what=f"process {pid} to exit")
+    except PollTimeout:
+        _signal_group(pid, signal.SIGKILL)
+        poll_until(lambda: _gone(pid, marker), timeout=30, interval=0.05, what=f"process {pid} to die")
+
+
+def _gone(pid: int, marker: str) -> bool:
+    _reap(pid)
+    return not alive(pid, marker)
 
 
 def _signal_group(pid: int, sig: int) -> None:

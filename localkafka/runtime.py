@@ -17,14 +17,23 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from components.container import PROBE_AUTH_FILE, REST_JAAS_FILE, REST_USERS_FILE
 from connect.cluster_connection import credentials_file, credentials_file_content
+from connect.local_runtime import (
+    BrokerState,
+    Credential,
+    LocalCredentials,
+    RuntimeState,
+    WorkerState,
+    connect_endpoint,
+)
+from connect.polling import PollTimeout, poll_until
 from connect.rest import ConnectClient, ConnectEndpoint, ConnectError
 from connect.rest_auth import basic_authorization, rest_jaas_config, rest_users_file_content
-from localkafka import broker, clients, endpoints, processes, worker
+from connect.secret_file import write_secret
+from localkafka import broker, clients, processes, worker
 from localkafka.jars import RuntimeJars, ensure_jars
-from localkafka.state import BrokerState, Credential, LocalCredentials, RuntimeState, WorkerState, write_secret
 from stackconfig.models import SaslAuth
+from workload.image_layout import PROBE_AUTH_FILE, REST_JAAS_FILE, REST_USERS_FILE
 
 GROUP_ID = "mm2-local"
 BROKER_START_SECONDS = 60.0
@@ -95,7 +104,7 @@ class LocalRuntime:
         return LocalCredentials.load(self.runtime_dir / "secrets")
 
     def connect_endpoint(self, worker_index: int = 0, deadline_seconds: float = 60.0) -> ConnectEndpoint:
-        return endpoints.connect_endpoint(self.state(), worker_index, deadline_seconds)
+        return connect_endpoint(self.state(), worker_index, deadline_seconds)
 
     def kill_worker(self, index: int, sig: int) -> None:
         state = self.state()
@@ -242,14 +251,19 @@ def _answers(endpoint: ConnectEndpoint) -> bool:
 
 
 def _wait(what: str, seconds: float, alive: Callable[[], bool], ready: Callable[[], bool], log_file: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    """Until `ready()`, failing at once with the log's tail if the process exits meanwhile."""
+
+    def probe() -> bool:
         if not alive():
             raise RuntimeError(f"{what} exited during start-up; last lines of {log_file}:\n{_tail(log_file)}")
-        if ready():
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"{what} not ready after {seconds:.0f}s; last lines of {log_file}:\n{_tail(log_file)}")
+        return ready()
+
+    try:
+        poll_until(probe, timeout=seconds, what=f"{what} to be ready")
+    except PollTimeout:
+        raise RuntimeError(
+            f"{what} not ready after {seconds:.0f}s; last lines of {log_file}:\n{_tail(log_file)}"
+        ) from None
 
 
 def _tail(path: Path, lines: int = 30) -> str:

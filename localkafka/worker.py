@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from components.container import REST_JAAS_FILE
 from connect.cluster_connection import ClusterEndpoint
+from connect.local_runtime import RuntimeState, WorkerState
 from connect.worker_properties import WorkerSettings, render_worker_properties
 from localkafka import processes
 from localkafka.jars import RuntimeJars
 from localkafka.paths import ENTRYPOINT, WORKER_CONFIG_DIR
-from localkafka.state import RuntimeState, WorkerState
 from stackconfig.models import PlaintextAuth
+from workload.image_layout import REST_JAAS_FILE
 
 DEFAULT_HEAP = "-Xms256m -Xmx768m"
 # Short, so that fault tests see a dead worker's tasks move within seconds (EKS default: 60 s).
@@ -23,7 +23,7 @@ def worker_dir(state: RuntimeState, worker: WorkerState) -> Path:
     return Path(state.runtime_dir) / f"worker-{worker.index}"
 
 
-def worker_settings(state: RuntimeState, worker: WorkerState) -> WorkerSettings:
+def local_worker_settings(state: RuntimeState, worker: WorkerState) -> WorkerSettings:
     destination = state.brokers["destination"]
     return WorkerSettings(
         group_id=state.group_id,
@@ -43,7 +43,7 @@ def start(state: RuntimeState, worker: WorkerState, jars: RuntimeJars) -> int:
     folder = worker_dir(state, worker)
     folder.mkdir(parents=True, exist_ok=True)
     properties = folder / "connect-distributed.properties"
-    properties.write_text(render_worker_properties(worker_settings(state, worker)))
+    properties.write_text(render_worker_properties(local_worker_settings(state, worker)))
     env = {
         "MM2_LIBS_DIR": str(jars.libs_dir),
         "MM2_JMX_AGENT_JAR": str(jars.jmx_agent),

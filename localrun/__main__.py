@@ -16,9 +16,9 @@ import threading
 import time
 import uuid
 
+from connect.local_runtime import connect_endpoint, runtime_dir
 from connect.rest import ConnectClient
 from localkafka import clients
-from localkafka.endpoints import connect_endpoint
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
 from localrun import samples
@@ -27,7 +27,6 @@ from localrun.pulumi_cli import PulumiCli, PulumiError, cli_bin_dir
 STACK = "local"
 # The source topics the local connector files mirror, with their partition counts.
 SAMPLE_TOPICS = {"orders": 3, "events": 2}
-RUNTIME_DIR = REPO_ROOT / ".local" / "runtime"  # as Pulumi.local.yaml's local.runtimeDir says
 
 
 def step(number: int, text: str) -> None:
@@ -43,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     step(1, "Starting the local Kafka runtime (reused when already running)")
-    runtime = LocalRuntime(RUNTIME_DIR)
+    # The folder the program finds too: MM2_LOCAL_RUNTIME_DIR or .local/runtime.
+    runtime = LocalRuntime(runtime_dir(REPO_ROOT))
     state = runtime.up(workers=1)
 
     step(2, "Preparing the Pulumi CLI (built from Go modules on first use)")

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connect.secret_file import write_secret
 from localkafka.paths import REPO_ROOT
-from localkafka.state import write_secret
 
 BUILD_SCRIPT = REPO_ROOT / "tools" / "pulumi" / "build.sh"
 DEFAULT_STATE_DIR = REPO_ROOT / ".pulumi-state"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import TopicPartition
 
+from connect.local_runtime import RuntimeState
 from localkafka import clients
-from localkafka.state import RuntimeState
 
 RUN_HEADER = "mm2-eks-run"
 TOPIC_HEADER = "mm2-eks-source-topic"

@@ -1,8 +1,10 @@
 """The `Connector` dynamic resource: one Kafka Connect connector, kept as its JSON file declares.
 
 The provider is pickled into the Pulumi state and re-imported by the engine's dynamic-provider
-host, so this module has no import-time side effects and the provider holds no client: each
-method builds its own `ConnectClient` from the resource's inputs.
+host, so this module has no import-time side effects and the provider object holds no state: each
+method builds its own `ConnectClient` from the resource's inputs. What one provider-host process
+remembers between calls (which workers were healthy or unreachable moments ago) lives in
+`_HostMemory`, never in the pickle.
 
 Inputs (all plain JSON):
     connector_name   the connector's name in Connect (changing it replaces the resource)
@@ -22,7 +24,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import pulumi
 from pulumi.dynamic import (
@@ -35,28 +37,42 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.runtime.rpc import UNKNOWN
 
 from connect.connector_defaults import CONNECTOR_CLASSES
+from connect.connector_files import CONNECT_STATES, STATES
+from connect.polling import PollTimeout, poll_until
 from connect.rest import ConnectClient, ConnectEndpoint, ConnectError, ConnectorAlreadyExists, ConnectUnavailable
 
-STATES = ("running", "paused", "stopped")
-CONNECT_STATES = {"running": "RUNNING", "paused": "PAUSED", "stopped": "STOPPED"}
 INPUT_KEYS = ("connector_name", "config", "state", "source_file", "connect", "connect_password", "kubeconfig")
-SECRET_KEYS = ["connect_password", "kubeconfig"]
-# Sentinel the engine uses for values not known during a preview.
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# Inputs that are secrets, kept secret in the outputs too.
+SECRET_OUTPUTS = ["connect_password", "kubeconfig"]
 POLL_SECONDS = 0.5
 # Best-effort reads (validation in check, drift in diff) give up sooner than writes, and skip a
 # URL that just failed: the engine checks and diffs resources one after another, so waiting the
 # full deadline for each of 200 connectors would turn one outage into a long hang.
 BEST_EFFORT_DEADLINE_SECONDS = 10.0
 UNREACHABLE_MEMORY_SECONDS = 30.0
-_unreachable_since: dict[str, float] = {}
 # A worker found healthy is not asked again for this long (one provider process serves a whole run).
 READY_MEMORY_SECONDS = 30.0
-_ready_since: dict[str, float] = {}
 FAILED_CONFIRM_SECONDS = 3.0
 ZERO_TASKS_GRACE_SECONDS = 5.0
+
+
+class _HostMemory:
+    """What this provider-host process learned in the last seconds, keyed by Connect address.
+
+    The engine starts one host process per run and calls it for every connector, so remembering
+    saves a /health call per connector and a full deadline per connector during an outage.
+    """
+
+    ready_since: ClassVar[dict[str, float]] = {}
+    unreachable_since: ClassVar[dict[str, float]] = {}
+
+    @classmethod
+    def recently(cls, table: dict[str, float], key: str, seconds: float) -> bool:
+        at = table.get(key)
+        return at is not None and time.monotonic() - at < seconds
 
 
 class ConnectorStateError(Exception):
@@ -194,7 +210,7 @@ class Connector(Resource):
     def __init__(
         self, resource_name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        secrets = pulumi.ResourceOptions(additional_secret_outputs=SECRET_KEYS)
+        secrets = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         outputs = {"connector_state": None, "task_count": None, "tasks": None, "worker_id": None}
         super().__init__(
             ConnectorProvider(), resource_name, {**props, **outputs}, pulumi.ResourceOptions.merge(opts, secrets)
@@ -223,10 +239,9 @@ def _client(props: Mapping[str, Any]) -> Iterator[ConnectClient]:
 
 def _ensure_ready(client: ConnectClient, url: str) -> None:
     """Ask /health before acting on a worker's answers, at most once per READY_MEMORY_SECONDS."""
-    checked_at = _ready_since.get(url)
-    if checked_at is None or time.monotonic() - checked_at > READY_MEMORY_SECONDS:
+    if not _HostMemory.recently(_HostMemory.ready_since, url, READY_MEMORY_SECONDS):
         client.wait_until_ready()
-        _ready_since[url] = time.monotonic()
+        _HostMemory.ready_since[url] = time.monotonic()
 
 
 @contextmanager
@@ -285,15 +300,14 @@ def _live_drift(props: Mapping[str, Any]) -> bool:
 def _best_effort_client(props: Mapping[str, Any]) -> Iterator[ConnectClient]:
     """A client with a shorter deadline, refusing at once a URL that was unreachable moments ago."""
     key = json.dumps(props["connect"], sort_keys=True)
-    failed_at = _unreachable_since.get(key)
-    if failed_at is not None and time.monotonic() - failed_at < UNREACHABLE_MEMORY_SECONDS:
+    if _HostMemory.recently(_HostMemory.unreachable_since, key, UNREACHABLE_MEMORY_SECONDS):
         raise ConnectUnavailable("GET", "/", None, "unreachable moments ago; not retried for a best-effort read")
     deadline = min(float(props["connect"].get("deadline_seconds", 60)), BEST_EFFORT_DEADLINE_SECONDS)
     try:
         with _client({**props, "connect": {**props["connect"], "deadline_seconds": deadline}}) as client:
             yield client
     except ConnectUnavailable:
-        _unreachable_since[key] = time.monotonic()
+        _HostMemory.unreachable_since[key] = time.monotonic()
         raise
 
 
@@ -308,13 +322,20 @@ def _apply_state(client: ConnectClient, name: str, state: str) -> None:
 
 
 def _settled_status(client: ConnectClient, name: str, seconds: float = 30.0) -> dict[str, Any] | None:
-    """The status once the connector is assigned: a just-created one is briefly UNASSIGNED or absent."""
-    deadline = time.monotonic() + seconds
-    status = client.connector_status(name)
-    while (status is None or status["connector"]["state"] == "UNASSIGNED") and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        status = client.connector_status(name)
-    return status
+    """The status once the connector is assigned: a just-created one is briefly UNASSIGNED or absent.
+
+    Still unassigned after `seconds`: the last status seen, for the caller to act on what is.
+    """
+    try:
+        return poll_until(
+            lambda: client.connector_status(name),
+            lambda status: status is not None and status["connector"]["state"] != "UNASSIGNED",
+            timeout=seconds,
+            interval=POLL_SECONDS,
+            what=f"connector {name!r} to be assigned to a worker",
+        )
+    except PollTimeout as timeout:
+        return cast(dict[str, Any] | None, timeout.last_value)
 
 
 def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: int | None = None) -> dict[str, Any]:
@@ -328,35 +349,45 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
     wanted = CONNECT_STATES[state]
     limit = float(props["connect"].get("state_deadline_seconds", 300))
     started = time.monotonic()
-    failing_since: float | None = None
-    while True:
+    failing_since: float | None = None  # when the failure now showing was first seen
+
+    def reached(status: dict[str, Any] | None) -> bool:
+        nonlocal failing_since
+        if status is None:
+            return False
         now = time.monotonic()
-        status = client.connector_status(name)
-        if status is not None:
-            failed = status["connector"]["state"] == "FAILED" or any(
-                task.get("state") == "FAILED" for task in status.get("tasks", [])
-            )
-            failing_since = (failing_since or now) if failed else None
-            if failing_since is not None and now - failing_since >= FAILED_CONFIRM_SECONDS:
-                raise ConnectorStateError(_failure_message(props, status))
-            tasks = status.get("tasks", [])
-            if expected_tasks is not None and state == "running":
-                settled = len(tasks) == expected_tasks
-            else:
-                settled = bool(tasks) or state != "running" or now - started >= ZERO_TASKS_GRACE_SECONDS
-            if (
-                not failed
-                and status["connector"]["state"] == wanted
-                and settled
-                and all(task.get("state") == wanted for task in tasks)
-            ):
-                return {**_inputs(props), **_status_outputs(status)}
-        if now - started > limit:
-            raise ConnectorStateError(
-                f"{props['source_file']}: connector {name!r} did not reach {wanted} within "
-                f"{limit:.0f}s; last seen: {_describe_status(status)}"
-            )
-        time.sleep(POLL_SECONDS)
+        tasks = status.get("tasks", [])
+        failed = status["connector"]["state"] == "FAILED" or any(task.get("state") == "FAILED" for task in tasks)
+        failing_since = (failing_since or now) if failed else None
+        if failing_since is not None and now - failing_since >= FAILED_CONFIRM_SECONDS:
+            raise ConnectorStateError(_failure_message(props, status))
+        if expected_tasks is not None and state == "running":
+            settled = len(tasks) == expected_tasks
+        else:
+            settled = bool(tasks) or state != "running" or now - started >= ZERO_TASKS_GRACE_SECONDS
+        return (
+            not failed
+            and status["connector"]["state"] == wanted
+            and settled
+            and all(task.get("state") == wanted for task in tasks)
+        )
+
+    try:
+        status = poll_until(
+            lambda: client.connector_status(name),
+            reached,
+            timeout=limit,
+            interval=POLL_SECONDS,
+            what=f"connector {name!r} to reach {wanted}",
+            describe=_describe_status,
+        )
+    except PollTimeout as timeout:
+        raise ConnectorStateError(
+            f"{props['source_file']}: connector {name!r} did not reach {wanted} within "
+            f"{limit:.0f}s; last seen: {_describe_status(cast(dict[str, Any] | None, timeout.last_value))}"
+        ) from None
+    assert status is not None  # `reached` is false for a missing connector
+    return {**_inputs(props), **_status_outputs(status)}
 
 
 def _create_or_adopt(client: ConnectClient, props: Mapping[str, Any]) -> None:
@@ -395,18 +426,25 @@ def _wait_for_task_configs(client: ConnectClient, props: Mapping[str, Any], remo
     Until the connector has restarted and generated new task configs, the status still shows the
     old tasks RUNNING; MirrorMaker 2 copies the connector's config into each task's config, so a
     task is new when it has every desired value and none of the `removed` keys. An empty task list
-    proves nothing (old and new configs alike may make no task): then the count is left open (None).
+    proves nothing (old and new configs alike may make no task): then the count is left open (None),
+    as it is when the deadline passes (`_converge` then reports what it sees).
     """
     desired = normalise(props["config"])
-    deadline = time.monotonic() + float(props["connect"].get("state_deadline_seconds", 300))
-    while time.monotonic() < deadline:
-        tasks = client.task_configs(props["connector_name"]) or []
-        if not tasks:
-            return None
-        if all(_task_made_from(task.get("config", {}), desired, removed) for task in tasks):
-            return len(tasks)
-        time.sleep(POLL_SECONDS)
-    return None
+
+    def new_or_empty(tasks: list[dict[str, Any]]) -> bool:
+        return not tasks or all(_task_made_from(task.get("config", {}), desired, removed) for task in tasks)
+
+    try:
+        tasks = poll_until(
+            lambda: client.task_configs(props["connector_name"]) or [],
+            new_or_empty,
+            timeout=float(props["connect"].get("state_deadline_seconds", 300)),
+            interval=POLL_SECONDS,
+            what=f"task configs of connector {props['connector_name']!r} made from the new config",
+        )
+    except PollTimeout:
+        return None
+    return len(tasks) or None
 
 
 def _task_made_from(task_config: Mapping[str, str], desired: Mapping[str, str], removed: set[str]) -> bool:

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi.runtime.config as pulumi_config
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import SecretStr, ValidationError
 
-from stackconfig.models import Platform, SaslAuth, StackSettings
+from stackconfig.errors import problems_of
+from stackconfig.models import Platform, SaslAuth, SaslCredentials, StackSecrets, StackSettings
 
 PROJECT = "mm2-eks"
-SECRET_KEYS = ("credentials", "connectPassword", "kubeconfig")
-
-# Tagged unions: pydantic puts the tag (auth.mode, cluster.kind) after the key in error locations.
-_UNION_TAGS = {"auth": {"plaintext", "tls", "scram", "plain", "iam"}, "cluster": {"new", "existing"}}
+# Config keys whose values are secrets: set with `pulumi config set --secret`, held as SecretStr.
+SECRET_CONFIG_KEYS = ("credentials", "connectPassword", "kubeconfig")
+UNKNOWN_STACK_KEY = "check its spelling against README's configuration reference"
 
 
 class StackConfigError(Exception):
@@ -30,22 +28,6 @@ class StackConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("Invalid stack configuration:\n" + "\n".join(f"  - {problem}" for problem in problems))
-
-
-class SaslCredentials(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-    username: str
-    password: SecretStr
-
-
-@dataclass(frozen=True)
-class StackSecrets:
-    """Secret config values; on the local platform they come from the local runtime instead."""
-
-    connect_password: SecretStr | None = None
-    credentials: Mapping[str, SaslCredentials] = field(default_factory=dict)
-    kubeconfig: SecretStr | None = None
 
 
 def current_config() -> dict[str, Any]:
@@ -60,9 +42,9 @@ def load_stack(
     if secret_keys is None:
         secret_keys = {key for key in config if pulumi_config.is_config_secret(key)}
     own = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(f"{PROJECT}:")}
-    settings_input = {key: _parse(value) for key, value in own.items() if key not in SECRET_KEYS}
+    settings_input = {key: _parse(value) for key, value in own.items() if key not in SECRET_CONFIG_KEYS}
     settings = load_settings(settings_input)
-    secrets = load_secrets(settings, {key: own[key] for key in SECRET_KEYS if key in own}, secret_keys)
+    secrets = load_secrets(settings, {key: own[key] for key in SECRET_CONFIG_KEYS if key in own}, secret_keys)
     return settings, secrets
 
 
@@ -70,7 +52,8 @@ def load_settings(values: Mapping[str, Any]) -> StackSettings:
     try:
         settings = StackSettings.model_validate(dict(values))
     except ValidationError as error:
-        raise StackConfigError([_describe(problem) for problem in error.errors()]) from None
+        found = problems_of(error, unknown_key=UNKNOWN_STACK_KEY)
+        raise StackConfigError([_stack_problem(key, message) for key, message in found]) from None
     problems = settings.platform_problems()
     if problems:
         raise StackConfigError([f"{PROJECT}:{problem}" for problem in problems])
@@ -132,8 +115,8 @@ def _credentials(settings: StackSettings, value: Any) -> dict[str, SaslCredentia
         except ValidationError as error:
             # Never echo the input: it holds the password.
             problems += [
-                f"{key}.{name}.{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
-                for problem in error.errors(include_input=False)
+                f"{key}.{name}.{path}: {message}"
+                for path, message in problems_of(error, unknown_key="expected username and password", show_input=False)
             ]
     if problems:
         raise StackConfigError(problems)
@@ -150,15 +133,5 @@ def _parse(value: Any) -> Any:
     return value
 
 
-def _describe(problem: Any) -> str:
-    loc = [str(part) for part in problem["loc"]]
-    path = [part for index, part in enumerate(loc) if index == 0 or part not in _UNION_TAGS.get(loc[index - 1], ())]
-    key = f"{PROJECT}:{'.'.join(path)}" if path else PROJECT
-    message = problem["msg"].removeprefix("Value error, ")
-    if problem["type"] == "extra_forbidden":
-        message = "unknown key (check its spelling against README's configuration reference)"
-    elif problem["type"] == "missing":
-        message = "required but not set"
-    elif "input" in problem and problem["type"] not in ("value_error", "model_type", "dict_type"):
-        message = f"{message} (got {problem['input']!r})"
-    return f"{key}: {message}"
+def _stack_problem(key: str, message: str) -> str:
+    return f"{PROJECT}:{key}: {message}" if key else f"{PROJECT}: {message}"

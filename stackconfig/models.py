@@ -1,17 +1,20 @@
 """Typed stack settings: every `mm2-eks:*` config key, validated once before any resource is declared.
 
 YAML keys are camelCase (Pulumi's convention); Python attributes are snake_case.
-Secret values never live here: they are read separately by `stackconfig.load` (see `StackSecrets`).
+Secret values are never settings: `stackconfig.load` reads them apart into `StackSecrets`, whose
+values are `SecretStr` (masked in every repr and log).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 # Names that become folder names, Kubernetes names and Kafka topic prefixes.
@@ -234,7 +237,8 @@ class MonitoringSettings(Settings):
 class LocalSettings(Settings):
     """Where the local runtime (`python -m localkafka up`) keeps its state file."""
 
-    runtime_dir: str = ".local/runtime"
+    # Unset: MM2_LOCAL_RUNTIME_DIR, else .local/runtime (connect/local_runtime.py, the one rule).
+    runtime_dir: str | None = None
     # Which of the runtime's Connect workers the program talks to.
     connect_worker: Annotated[int, Field(ge=0)] = 0
 
@@ -316,3 +320,22 @@ class StackSettings(Settings):
                     f"{key}.bootstrapServers: must be empty on platform local (the local runtime chooses ports)"
                 )
         return problems
+
+
+# --- Secrets: read by stackconfig.load apart from the settings, never printed ---------------
+
+
+class SaslCredentials(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    username: str
+    password: SecretStr
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Secret config values; on the local platform they come from the local runtime instead."""
+
+    connect_password: SecretStr | None = None
+    credentials: Mapping[str, SaslCredentials] = field(default_factory=dict)
+    kubeconfig: SecretStr | None = None

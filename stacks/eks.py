@@ -14,16 +14,16 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import container
 from components.cluster import KubernetesCluster
-from components.connect_cluster import ConnectCluster, WorkloadIdentity, endpoint_of
+from components.connect_cluster import ConnectCluster, WorkloadIdentity
 from components.connectors import ConnectAccess, ConnectorSet
 from components.monitoring import Monitoring, MonitoringAssets
 from components.network import EksSide, PeeredNetwork
 from components.registry import ImageRegistry
 from connect.connector_tree import ConnectorTree, TreeContext, load_connector_tree
-from stackconfig.load import StackSecrets
-from stackconfig.models import AwsSettings, StackSettings
+from stackconfig.models import AwsSettings, StackSecrets, StackSettings
+from workload import image_layout
+from workload.worker_files import endpoint_of
 
 
 def build_eks_stack(settings: StackSettings, secrets: StackSecrets, project_root: Path) -> dict[str, pulumi.Input[Any]]:
@@ -71,7 +71,7 @@ def build_eks_stack(settings: StackSettings, secrets: StackSecrets, project_root
         kubeconfig=None if settings.connect.url else cluster.kubeconfig,
         namespace=connect.namespace,
         selector=connect.selector,
-        port=container.REST_PORT,
+        port=image_layout.REST_PORT,
         timeout_seconds=settings.connect.rest_timeout_seconds,
         deadline_seconds=settings.connect.rest_deadline_seconds,
         state_deadline_seconds=settings.connect.connector_deadline_seconds,
@@ -97,7 +97,7 @@ def _connector_tree(settings: StackSettings, project_root: Path) -> ConnectorTre
             env=settings.env,
             destination=endpoint_of(destination.name, destination),
             sources={name: endpoint_of(name, source) for name, source in settings.sources.items()},
-            secrets_dir=container.SECRETS_DIR,
+            secrets_dir=image_layout.SECRETS_DIR,
             replication_factor=destination.replication_factor,
             exactly_once=settings.connect.exactly_once,
             display_root=project_root,

@@ -13,16 +13,14 @@ from typing import Any
 import pulumi
 
 from components.connectors import ConnectAccess, ConnectorSet
-from connect.connector_tree import TreeContext, load_connector_tree
-from localkafka.endpoints import cluster_endpoints
-from localkafka.state import LocalCredentials, RuntimeState
+from connect.connector_tree import load_connector_tree
+from connect.local_runtime import LocalCredentials, RuntimeState, cluster_endpoints, local_tree_context, runtime_dir
 from stackconfig.models import StackSettings
 
 
 def build_local_stack(settings: StackSettings, project_root: Path) -> dict[str, Any]:
-    runtime_dir = (project_root / settings.local.runtime_dir).resolve()
     try:
-        state = RuntimeState.load(runtime_dir)
+        state = RuntimeState.load(runtime_dir(project_root, settings.local.runtime_dir))
     except FileNotFoundError as error:
         raise pulumi.RunError(f"{error} (config key mm2-eks:local.runtimeDir)") from None
     endpoints = cluster_endpoints(state)
@@ -30,14 +28,12 @@ def build_local_stack(settings: StackSettings, project_root: Path) -> dict[str, 
 
     # Every connector file is read and checked before any resource is declared.
     tree = load_connector_tree(
-        TreeContext(
-            root=project_root / "connectors",
-            env=settings.env,
-            destination=endpoints[settings.destination.name],
-            sources={name: endpoints[name] for name in settings.sources},
-            secrets_dir=str(state.secrets_dir),
-            replication_factor=settings.destination.replication_factor,
+        local_tree_context(
+            state,
+            project_root / "connectors",
+            settings.env,
             exactly_once=settings.connect.exactly_once,
+            replication_factor=settings.destination.replication_factor,
             display_root=project_root,
         )
     )

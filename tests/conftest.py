@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from connect.local_runtime import RuntimeState
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
-from localkafka.state import RuntimeState
 
 TEST_RUNTIME_DIR = Path(os.environ.get("MM2_TEST_RUNTIME_DIR", REPO_ROOT / ".local" / "test-runtime"))
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from connect.connector_tree import ConnectorSpec, TreeContext, load_connector_tree
-from localkafka.endpoints import cluster_endpoints, connect_endpoint
+from connect.connector_tree import ConnectorSpec, load_connector_tree
+from connect.local_runtime import LocalCredentials, RuntimeState, connect_endpoint, local_tree_context
 from localkafka.paths import REPO_ROOT
-from localkafka.state import LocalCredentials, RuntimeState
 
 _counter = itertools.count()
 T = TypeVar("T")
@@ -21,20 +19,6 @@ T = TypeVar("T")
 def unique(prefix: str) -> str:
     """A name no other test (or earlier run against the same runtime) uses."""
     return f"{prefix}-{os.getpid()}-{next(_counter)}"
-
-
-def tree_context(state: RuntimeState, root: Path, env: str = "local", exactly_once: bool = True) -> TreeContext:
-    endpoints = cluster_endpoints(state)
-    return TreeContext(
-        root=root,
-        env=env,
-        destination=endpoints["destination"],
-        sources={"source": endpoints["source"]},
-        secrets_dir=str(state.secrets_dir),
-        replication_factor=1,
-        exactly_once=exactly_once,
-        display_root=root.parent,
-    )
 
 
 def write_tree(root: Path, files: Mapping[str, Any]) -> Path:
@@ -49,7 +33,7 @@ def write_tree(root: Path, files: Mapping[str, Any]) -> Path:
 
 
 def load_specs(state: RuntimeState, root: Path, exactly_once: bool = True) -> list[ConnectorSpec]:
-    return load_connector_tree(tree_context(state, root, exactly_once=exactly_once)).connectors
+    return load_connector_tree(local_tree_context(state, root, "local", exactly_once=exactly_once)).connectors
 
 
 def provider_props(state: RuntimeState, spec: ConnectorSpec, worker: int = 0, **connect: Any) -> dict[str, Any]:
@@ -72,18 +56,6 @@ def provider_props(state: RuntimeState, spec: ConnectorSpec, worker: int = 0, **
         "connect_password": credentials.connect.password,
         "kubeconfig": "",
     }
-
-
-def eventually(check: Callable[[], T], timeout: float, what: str, interval: float = 0.5) -> T:
-    """Poll `check` until it returns a truthy value; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T = check()
-    while not last:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last value {last!r})")
-        time.sleep(interval)
-        last = check()
-    return last
 
 
 LOCAL_TREE = REPO_ROOT / "connectors"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import SMOKE
+from bench.common import SMOKE
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from connect.local_runtime import LocalCredentials, connect_endpoint
 from connect.rest import ConnectClient
-from localkafka.endpoints import connect_endpoint
+from harness.project_copy import Project, copy_project
 from localkafka.runtime import LocalRuntime
-from localkafka.state import LocalCredentials
-from tests.pulumi_project import Project, copy_project
 
 pytestmark = pytest.mark.runtime
 

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connect.local_runtime import RuntimeState
 from localkafka import clients
 from localkafka.paths import REPO_ROOT
-from localkafka.state import RuntimeState
 
 OUTCOMES_FILE = REPO_ROOT / ".local" / "fault-outcomes.json"
 

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from confluent_kafka import TopicPartition
 
+from connect.local_runtime import RuntimeState, connect_endpoint
+from connect.polling import poll_until
 from connect.rest import ConnectClient
 from localkafka import clients
-from localkafka.endpoints import connect_endpoint
 from localkafka.runtime import LocalRuntime
-from localkafka.state import RuntimeState
 from localkafka.worker import LOCAL_REBALANCE_DELAY_MS
 from providers.connector import ConnectorProvider
 from tests.faults.streams import Outcome, SequenceProducer, arrival, record_outcome
-from tests.support import eventually, load_specs, provider_props, unique, write_tree
+from tests.support import load_specs, provider_props, unique, write_tree
 
 pytestmark = pytest.mark.runtime
 
@@ -85,11 +85,17 @@ def kill_worker_mid_stream(runtime: LocalRuntime, tmp_path: Path, exactly_once: 
 
     producer = SequenceProducer(state, topic, RECORDS, PARTITIONS)
     producer.start()
-    eventually(lambda: mirrored_count(state, topic) >= RECORDS // 5, 120, "a fifth of the records to be mirrored")
+    poll_until(
+        lambda: mirrored_count(state, topic) >= RECORDS // 5, timeout=120, what="a fifth of the records to be mirrored"
+    )
     killed_at = time.monotonic()
     runtime.kill_worker(victim, signal.SIGKILL)
     survivor_id = f"127.0.0.1:{survivor.rest_port}"
-    eventually(lambda: task_workers(client, name) == [survivor_id] * PARTITIONS, 120, "tasks to move to the survivor")
+    poll_until(
+        lambda: task_workers(client, name) == [survivor_id] * PARTITIONS,
+        timeout=120,
+        what="tasks to move to the survivor",
+    )
     recovery = time.monotonic() - killed_at
     producer.join(300)
     assert producer.error is None, producer.error
@@ -134,14 +140,22 @@ def test_source_then_destination_broker_restart_loses_nothing(runtime: LocalRunt
     producer = SequenceProducer(state, topic, None, PARTITIONS, rate=STREAM_RATE)
     producer.start()
 
-    eventually(lambda: mirrored_count(state, topic) >= STREAM_RATE * 4, 120, "four seconds of the stream mirrored")
+    poll_until(
+        lambda: mirrored_count(state, topic) >= STREAM_RATE * 4, timeout=120, what="four seconds of the stream mirrored"
+    )
     runtime.restart_broker("source", down_seconds=5)
     before = mirrored_count(state, topic)
-    eventually(lambda: mirrored_count(state, topic) > before, 120, "mirroring to resume after the source restart")
+    poll_until(
+        lambda: mirrored_count(state, topic) > before, timeout=120, what="mirroring to resume after the source restart"
+    )
     runtime.restart_broker("destination", down_seconds=5)
     back_at = time.monotonic()
     before = mirrored_count(state, topic)
-    eventually(lambda: mirrored_count(state, topic) > before, 180, "mirroring to resume after the destination restart")
+    poll_until(
+        lambda: mirrored_count(state, topic) > before,
+        timeout=180,
+        what="mirroring to resume after the destination restart",
+    )
     resumed = time.monotonic() - back_at
     produced = producer.stop()
     assert producer.error is None, producer.error

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.project_copy import Project, copy_project
 from localkafka.connect_log import ConnectLog
 from localkafka.runtime import LocalRuntime
 from tests.faults.streams import Outcome, record_outcome
-from tests.pulumi_project import Project, copy_project
 
 pytestmark = pytest.mark.runtime
 

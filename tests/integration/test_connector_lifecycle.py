@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 
 from connect.connector_tree import ConnectorSpec
+from connect.local_runtime import RuntimeState, connect_endpoint
 from connect.rest import ConnectClient, ConnectError, ConnectUnavailable
 from localkafka import clients
 from localkafka.connect_log import ConnectLog
-from localkafka.endpoints import connect_endpoint
-from localkafka.state import RuntimeState
 from providers.connector import ConnectorProvider, ConnectorStateError
 from tests.support import load_specs, provider_props, unique, write_tree
 

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 
+from connect.local_runtime import RuntimeState
+from connect.polling import poll_until
 from localkafka import clients
 from localkafka.runtime import LocalRuntime
-from localkafka.state import RuntimeState
 from providers.connector import ConnectorProvider
-from tests.support import eventually, load_specs, provider_props, unique, write_tree
+from tests.support import load_specs, provider_props, unique, write_tree
 
 pytestmark = pytest.mark.runtime
 
@@ -187,7 +188,9 @@ def test_consumer_group_offsets_are_translated_onto_the_renamed_topic(flow: Flow
         offset = int(result.topic_partitions[0].offset)
         return offset if offset >= GROUP_RECORDS else 0  # the end, give or take transaction markers
 
-    eventually(translated_offset, 120, f"group {flow.group} offsets on {destination_topic} to reach the end")
+    poll_until(
+        translated_offset, timeout=120, what=f"group {flow.group} offsets on {destination_topic} to reach the end"
+    )
     produce_sequence(flow.state, source_topic, range(GROUP_RECORDS, GROUP_RECORDS + LATER_RECORDS))
     consumer = clients.consumer(flow.state, "destination", flow.group)
     try:
@@ -224,6 +227,6 @@ def test_metrics_endpoint_reports_mirror_metrics_per_topic_partition(flow: Flow)
                     found[match[1]] = float(match[3])
         return found if all(name in found for name in wanted) else {}
 
-    found = eventually(samples, 60, f"MirrorMaker metrics for {destination_topic} partition 0")
+    found = poll_until(samples, timeout=60, what=f"MirrorMaker metrics for {destination_topic} partition 0")
     assert found["record_count"] >= RECORDS / PARTITIONS
     assert found["replication_latency_ms_max"] >= 0

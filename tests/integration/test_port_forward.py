@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from connect import port_forward
+from connect.local_runtime import LocalCredentials, RuntimeState
 from connect.rest import ConnectClient, ConnectEndpoint
-from localkafka.state import LocalCredentials, RuntimeState
 
 pytestmark = pytest.mark.runtime
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from components.container import PROBE_AUTH_FILE
+from connect.local_runtime import RuntimeState
 from connect.rest import ConnectClient, ConnectEndpoint, ConnectError
 from localkafka.paths import DOCKER_DIR
-from localkafka.state import RuntimeState
+from workload.image_layout import PROBE_AUTH_FILE
 
 pytestmark = pytest.mark.runtime
 

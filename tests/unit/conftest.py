@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from tests.unit.harness import ProgramRun
+    from harness.mocked_program import ProgramRun
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -19,7 +19,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def staging() -> ProgramRun:
     """Pulumi.staging.yaml plus the injected secrets, every resource recorded."""
-    from tests.unit.harness import run_program
+    from harness.mocked_program import run_program
 
     return run_program()
 
@@ -27,6 +27,6 @@ def staging() -> ProgramRun:
 @pytest.fixture
 def values() -> dict[str, Any]:
     """A fresh copy of the staging config for a test to change."""
-    from tests.unit.harness import staging_values
+    from harness.mocked_program import staging_values
 
     return staging_values()

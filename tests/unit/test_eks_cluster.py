@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from harness.mocked_program import KUBECONFIG, OIDC_ARN, OIDC_HOST, ProgramRun, run_program, secret_values
 from stackconfig.load import PROJECT
-from tests.unit.harness import KUBECONFIG, OIDC_ARN, OIDC_HOST, ProgramRun, run_program, secret_values
 
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from connect.connector_tree import ConnectorTreeError
+from harness.mocked_program import PROJECT_ROOT, last_run, run_program, secret_values
 from stackconfig.load import PROJECT, StackConfigError
-from tests.unit.harness import PROJECT_ROOT, last_run, run_program, secret_values
 
 Change = Callable[[dict[str, Any], dict[str, Any]], None]
 

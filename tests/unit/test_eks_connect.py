@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components import container
-from components.connect_cluster import checksum
+from harness.mocked_program import IMAGE_DIGEST, PROJECT_ROOT, SECRETS, ProgramRun, run_program
 from stackconfig.load import PROJECT
-from tests.unit.harness import IMAGE_DIGEST, PROJECT_ROOT, SECRETS, ProgramRun, run_program
+from workload import image_layout
+from workload.worker_files import checksum
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -39,7 +39,7 @@ def parse_properties(text: str) -> dict[str, str]:
 
 def worker_properties(run: ProgramRun) -> dict[str, str]:
     data = run.one(CONFIG_MAP, "connect-config").inputs["data"]
-    return parse_properties(data[container.WORKER_PROPERTIES_FILE])
+    return parse_properties(data[image_layout.WORKER_PROPERTIES_FILE])
 
 
 # --- Deployment --------------------------------------------------------------------------------
@@ -79,14 +79,14 @@ def test_deployment_replicas_spread_and_pinned(staging: ProgramRun, values: dict
 
 def test_probes_ports_env_and_resources(staging: ProgramRun, values: dict[str, Any]) -> None:
     worker = worker_container(staging)
-    assert worker["readinessProbe"]["exec"] == {"command": [container.HEALTHCHECK]}
+    assert worker["readinessProbe"]["exec"] == {"command": [image_layout.HEALTHCHECK]}
     # docker/healthcheck.sh gives up after 5 s; the kubelet must wait longer to read its reason.
     assert worker["readinessProbe"]["timeoutSeconds"] > 5
-    assert worker["livenessProbe"]["tcpSocket"] == {"port": container.REST_PORT}
-    assert worker["startupProbe"]["tcpSocket"] == {"port": container.REST_PORT}
+    assert worker["livenessProbe"]["tcpSocket"] == {"port": image_layout.REST_PORT}
+    assert worker["startupProbe"]["tcpSocket"] == {"port": image_layout.REST_PORT}
     assert {(p["name"], p["containerPort"]) for p in worker["ports"]} == {
-        ("rest", container.REST_PORT),
-        ("metrics", container.METRICS_PORT),
+        ("rest", image_layout.REST_PORT),
+        ("metrics", image_layout.METRICS_PORT),
     }
     assert {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in worker["env"]
     connect = values[f"{PROJECT}:connect"]
@@ -94,29 +94,29 @@ def test_probes_ports_env_and_resources(staging: ProgramRun, values: dict[str, A
         "requests": {"cpu": connect["cpuRequest"], "memory": connect["memoryRequest"]},
         "limits": {"cpu": connect["cpuLimit"], "memory": connect["memoryLimit"]},
     }
-    assert worker["args"] == [container.WORKER_PROPERTIES]
+    assert worker["args"] == [image_layout.WORKER_PROPERTIES]
 
 
 def test_workers_run_locked_down(staging: ProgramRun) -> None:
     assert worker_container(staging)["securityContext"] == {
         "runAsNonRoot": True,
-        "runAsUser": container.RUN_AS_USER,
+        "runAsUser": image_layout.RUN_AS_USER,
         "readOnlyRootFilesystem": True,
         "allowPrivilegeEscalation": False,
         "capabilities": {"drop": ["ALL"]},
     }
     pod = pod_spec(staging)
     assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["fsGroup"] == container.RUN_AS_USER
+    assert pod["securityContext"]["fsGroup"] == image_layout.RUN_AS_USER
     assert pod["automountServiceAccountToken"] is False
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert "emptyDir" in volumes["tmp"]
     mounts = {m["name"]: m["mountPath"] for m in worker_container(staging)["volumeMounts"]}
     assert mounts == {
-        "worker-config": container.WORKER_CONFIG_DIR,
-        "credentials": container.SECRETS_DIR,
-        "rest-auth": container.REST_AUTH_DIR,
-        "tmp": container.TMP_DIR,
+        "worker-config": image_layout.WORKER_CONFIG_DIR,
+        "credentials": image_layout.SECRETS_DIR,
+        "rest-auth": image_layout.REST_AUTH_DIR,
+        "tmp": image_layout.TMP_DIR,
     }
 
 
@@ -127,16 +127,16 @@ def test_files_are_mounted_where_the_image_reads_them(staging: ProgramRun) -> No
     sources = volumes["rest-auth"]["projected"]["sources"]
     assert sources[0]["configMap"] == {
         "name": "mm2-staging-config",
-        "items": [{"key": container.REST_JAAS_FILE, "path": container.REST_JAAS_FILE}],
+        "items": [{"key": image_layout.REST_JAAS_FILE, "path": image_layout.REST_JAAS_FILE}],
     }
     assert sources[1]["secret"]["name"] == "mm2-staging-rest-auth"
     assert {item["path"] for item in sources[1]["secret"]["items"]} == {
-        container.REST_USERS_FILE,
-        container.PROBE_AUTH_FILE,
+        image_layout.REST_USERS_FILE,
+        image_layout.PROBE_AUTH_FILE,
     }
     # The file the entrypoint reads by default, and the JAAS file it passes to the JVM.
     assert volumes["worker-config"]["configMap"]["items"] == [
-        {"key": container.WORKER_PROPERTIES_FILE, "path": container.WORKER_PROPERTIES_FILE}
+        {"key": image_layout.WORKER_PROPERTIES_FILE, "path": image_layout.WORKER_PROPERTIES_FILE}
     ]
 
 
@@ -157,7 +157,7 @@ def test_worker_properties_copy_bytes_and_use_config_providers(staging: ProgramR
     assert properties["config.providers.file.class"] == "org.apache.kafka.common.config.provider.FileConfigProvider"
     assert properties["config.providers.dir.class"] == "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
     assert properties["config.providers.env.class"] == "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
-    assert properties["config.providers.file.param.allowed.paths"] == container.SECRETS_DIR
+    assert properties["config.providers.file.param.allowed.paths"] == image_layout.SECRETS_DIR
 
 
 def test_worker_properties_internal_topics_and_rest(staging: ProgramRun, values: dict[str, Any]) -> None:
@@ -167,7 +167,7 @@ def test_worker_properties_internal_topics_and_rest(staging: ProgramRun, values:
         assert properties[f"{kind}.storage.topic"] == f"mm2-staging-{topic}"
         assert properties[f"{kind}.storage.replication.factor"] == "3"
     assert properties["rest.advertised.host.name"] == "${env:POD_IP}"
-    assert properties["listeners"] == f"http://0.0.0.0:{container.REST_PORT}"
+    assert properties["listeners"] == f"http://0.0.0.0:{image_layout.REST_PORT}"
     assert properties["rest.extension.classes"].endswith("BasicAuthSecurityRestExtension")
     assert properties["exactly.once.source.support"] == "enabled"
     assert properties["scheduled.rebalance.max.delay.ms"] == str(values[f"{PROJECT}:connect"]["rebalanceDelayMs"])
@@ -175,8 +175,8 @@ def test_worker_properties_internal_topics_and_rest(staging: ProgramRun, values:
     for prefix in ("", "producer.", "consumer.", "admin."):
         assert properties[f"{prefix}bootstrap.servers"] == destination["bootstrapServers"]
         assert properties[f"{prefix}sasl.mechanism"] == "AWS_MSK_IAM"
-    jaas = staging.one(CONFIG_MAP, "connect-config").inputs["data"][container.REST_JAAS_FILE]
-    assert f'file="{container.REST_AUTH_DIR}/{container.REST_USERS_FILE}"' in jaas
+    jaas = staging.one(CONFIG_MAP, "connect-config").inputs["data"][image_layout.REST_JAAS_FILE]
+    assert f'file="{image_layout.REST_AUTH_DIR}/{image_layout.REST_USERS_FILE}"' in jaas
 
 
 def test_secret_files_hold_the_credentials(staging: ProgramRun) -> None:
@@ -184,8 +184,8 @@ def test_secret_files_hold_the_credentials(staging: ProgramRun) -> None:
     assert set(credentials) == {"confluent.properties"}
     assert SECRETS["confluent_password"] in credentials["confluent.properties"]
     rest_auth = staging.one(SECRET, "connect-rest-auth").inputs["stringData"]
-    assert rest_auth[container.REST_USERS_FILE] == f"mm2-admin: {SECRETS['connect_password']}\n"
-    token = base64.b64decode(rest_auth[container.PROBE_AUTH_FILE]).decode()
+    assert rest_auth[image_layout.REST_USERS_FILE] == f"mm2-admin: {SECRETS['connect_password']}\n"
+    token = base64.b64decode(rest_auth[image_layout.PROBE_AUTH_FILE]).decode()
     assert token == f"mm2-admin:{SECRETS['connect_password']}"
 
 
@@ -198,8 +198,8 @@ def test_service_budget_and_network_policy(staging: ProgramRun) -> None:
     assert service["spec"]["type"] == "ClusterIP"
     assert service["spec"]["selector"] == WORKER_LABELS
     assert {(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]} == {
-        ("rest", container.REST_PORT, "rest"),
-        ("metrics", container.METRICS_PORT, "metrics"),
+        ("rest", image_layout.REST_PORT, "rest"),
+        ("metrics", image_layout.METRICS_PORT, "metrics"),
     }
     budget = staging.one("kubernetes:policy/v1:PodDisruptionBudget").inputs["spec"]
     assert budget == {"maxUnavailable": 1, "selector": {"matchLabels": WORKER_LABELS}}
@@ -210,11 +210,11 @@ def test_service_budget_and_network_policy(staging: ProgramRun) -> None:
     rest, metrics = policy["ingress"]
     assert rest == {
         "from": [{"podSelector": {"matchLabels": WORKER_LABELS}}],
-        "ports": [{"protocol": "TCP", "port": container.REST_PORT}],
+        "ports": [{"protocol": "TCP", "port": image_layout.REST_PORT}],
     }
     assert metrics == {
         "from": [{"namespaceSelector": {}}],
-        "ports": [{"protocol": "TCP", "port": container.METRICS_PORT}],
+        "ports": [{"protocol": "TCP", "port": image_layout.METRICS_PORT}],
     }
 
 
@@ -309,7 +309,7 @@ def test_connectors_wait_for_the_deployment_and_reach_it_by_port_forward(staging
         assert connector.inputs["connect"]["kubernetes"] == {
             "namespace": "mirrormaker2",
             "selector": "app.kubernetes.io/name=mirrormaker2,app.kubernetes.io/instance=mm2-staging",
-            "port": container.REST_PORT,
+            "port": image_layout.REST_PORT,
         }
         assert connector.inputs["connect"]["username"] == "mm2-admin"
         assert connector.inputs["connect"]["state_deadline_seconds"] == 300

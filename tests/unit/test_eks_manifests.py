@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from components.monitoring import RULES_FILE
-from tests.unit.harness import PROJECT_ROOT, ProgramRun, integral
+from harness.mocked_program import PROJECT_ROOT, ProgramRun, integral
 
 KUBERNETES_VERSION = "1.33"
 VALIDATED_KINDS = {

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from components.monitoring import DASHBOARD_FILE
+from harness.mocked_program import PROJECT_ROOT, ProgramRun, run_program
 from stackconfig.load import PROJECT
-from tests.unit.harness import PROJECT_ROOT, ProgramRun, run_program
 
 MONITORING_TYPES = {
     "mm2:k8s:Monitoring",

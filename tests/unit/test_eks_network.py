@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from components.network import broker_ports
+from harness.mocked_program import EKS_ACCOUNT, NODE_SECURITY_GROUP, PEERING_ID, ProgramRun, run_program
 from stackconfig.load import PROJECT
 from stackconfig.models import SourceCluster
-from tests.unit.harness import EKS_ACCOUNT, NODE_SECURITY_GROUP, PEERING_ID, ProgramRun, run_program
 
 PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
 ACCEPTER = "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from components.registry import context_tag
+from harness.mocked_program import ECR_TOKEN_PASSWORD, PROJECT_ROOT, ProgramRun, run_program
 from stackconfig.load import PROJECT
-from tests.unit.harness import ECR_TOKEN_PASSWORD, PROJECT_ROOT, ProgramRun, run_program
 
 
 def test_repository_keeps_tags_immutable_and_scans(staging: ProgramRun, values: dict[str, Any]) -> None:

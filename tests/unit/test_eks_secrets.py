@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.unit.harness import ECR_TOKEN_PASSWORD, SECRETS, ProgramRun, strip_secret_envelopes, walk
+from harness.mocked_program import ECR_TOKEN_PASSWORD, SECRETS, ProgramRun, strip_secret_envelopes, walk
 
 
 def secret_strings() -> dict[str, str]:

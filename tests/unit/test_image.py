@@ -1,6 +1,6 @@
 """The image's pieces agree with each other, checked without a Docker engine.
 
-docker/Dockerfile, the poms, docker/entrypoint.sh, docker/healthcheck.sh, components/container.py
+docker/Dockerfile, the poms, docker/entrypoint.sh, docker/healthcheck.sh, workload/image_layout.py
 (the layout the Kubernetes objects assume) and the monitoring files each repeat some of the same
 facts: paths, ports, the user, metric names. A change to one that the others miss would only show
 in a running cluster, so these tests read the files and compare. They also run hadolint and
@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components import container
+from workload import image_layout as layout
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"  # the image's build context
@@ -493,9 +493,9 @@ def test_user_is_the_non_root_uid_of_container_py() -> None:
     user = final_stage().last("USER")
     assert user is not None, "docker/Dockerfile's final stage has no USER: the worker would run as root"
     uid = user.args.split(":")[0]
-    assert uid == str(container.RUN_AS_USER), (
-        f"Dockerfile line {user.line}: USER {user.args}, but components/container.py RUN_AS_USER is "
-        f"{container.RUN_AS_USER} (use the numeric uid: Kubernetes' runAsNonRoot can only verify a number)"
+    assert uid == str(layout.RUN_AS_USER), (
+        f"Dockerfile line {user.line}: USER {user.args}, but workload/image_layout.py RUN_AS_USER is "
+        f"{layout.RUN_AS_USER} (use the numeric uid: Kubernetes' runAsNonRoot can only verify a number)"
     )
 
 
@@ -503,28 +503,28 @@ def test_exposed_ports_are_the_rest_and_metrics_ports() -> None:
     exposed = {
         int(port.split("/")[0]) for instruction in final_stage().all("EXPOSE") for port in instruction.args.split()
     }
-    expected = {container.REST_PORT, container.METRICS_PORT}
+    expected = {layout.REST_PORT, layout.METRICS_PORT}
     assert exposed == expected, (
-        f"docker/Dockerfile EXPOSEs {sorted(exposed)}, but components/container.py has REST_PORT "
-        f"{container.REST_PORT} and METRICS_PORT {container.METRICS_PORT}"
+        f"docker/Dockerfile EXPOSEs {sorted(exposed)}, but workload/image_layout.py has REST_PORT "
+        f"{layout.REST_PORT} and METRICS_PORT {layout.METRICS_PORT}"
     )
 
 
 def test_entrypoint_and_healthcheck_paths() -> None:
     entrypoint = exec_form(final_stage().last("ENTRYPOINT"), "ENTRYPOINT")
-    assert entrypoint == [container.ENTRYPOINT], (
-        f"docker/Dockerfile ENTRYPOINT is {entrypoint}, components/container.py ENTRYPOINT is {container.ENTRYPOINT}"
+    assert entrypoint == [layout.ENTRYPOINT], (
+        f"docker/Dockerfile ENTRYPOINT is {entrypoint}, workload/image_layout.py ENTRYPOINT is {layout.ENTRYPOINT}"
     )
     healthcheck = exec_form(final_stage().last("HEALTHCHECK"), "HEALTHCHECK")
-    assert healthcheck == [container.HEALTHCHECK], (
-        f"docker/Dockerfile HEALTHCHECK runs {healthcheck}, components/container.py HEALTHCHECK is "
-        f"{container.HEALTHCHECK}"
+    assert healthcheck == [layout.HEALTHCHECK], (
+        f"docker/Dockerfile HEALTHCHECK runs {healthcheck}, workload/image_layout.py HEALTHCHECK is "
+        f"{layout.HEALTHCHECK}"
     )
 
 
 @pytest.mark.parametrize(
     ("image_path", "script"),
-    [(container.ENTRYPOINT, "entrypoint.sh"), (container.HEALTHCHECK, "healthcheck.sh")],
+    [(layout.ENTRYPOINT, "entrypoint.sh"), (layout.HEALTHCHECK, "healthcheck.sh")],
 )
 def test_scripts_are_copied_where_container_py_expects_them_and_executable(image_path: str, script: str) -> None:
     item = placed_at(image_path)
@@ -555,23 +555,23 @@ def test_jars_agent_and_config_are_where_the_entrypoint_looks() -> None:
 
 
 def test_everything_lives_under_mm2_home() -> None:
-    outside = [i.image_path for i in image_layout() if not i.image_path.startswith(container.MM2_HOME + "/")]
+    outside = [i.image_path for i in image_layout() if not i.image_path.startswith(layout.MM2_HOME + "/")]
     assert not outside, (
-        f"docker/Dockerfile places files outside components/container.py MM2_HOME ({container.MM2_HOME}): {outside}"
+        f"docker/Dockerfile places files outside workload/image_layout.py MM2_HOME ({layout.MM2_HOME}): {outside}"
     )
 
 
 def test_entrypoint_defaults_match_container_py() -> None:
     expected = {
-        "MM2_REST_JAAS_CONFIG": f"{container.REST_AUTH_DIR}/{container.REST_JAAS_FILE}",
-        "MM2_JMX_EXPORTER_PORT": str(container.METRICS_PORT),
-        "MM2_WORKER_PROPERTIES": container.WORKER_PROPERTIES,
-        "MM2_TMP_DIR": container.TMP_DIR,
+        "MM2_REST_JAAS_CONFIG": f"{layout.REST_AUTH_DIR}/{layout.REST_JAAS_FILE}",
+        "MM2_JMX_EXPORTER_PORT": str(layout.METRICS_PORT),
+        "MM2_WORKER_PROPERTIES": layout.WORKER_PROPERTIES,
+        "MM2_TMP_DIR": layout.TMP_DIR,
     }
     actual = {name: default_of(ENTRYPOINT_SH, name) for name in expected}
     wrong = {name: (actual[name], value) for name, value in expected.items() if actual[name] != value}
     assert not wrong, (
-        "docker/entrypoint.sh defaults differ from components/container.py (name: (script, container.py)): "
+        "docker/entrypoint.sh defaults differ from workload/image_layout.py (name: (script, image_layout.py)): "
         + str(wrong)
     )
 
@@ -579,13 +579,13 @@ def test_entrypoint_defaults_match_container_py() -> None:
 def test_healthcheck_defaults_match_container_py() -> None:
     expected = {
         "MM2_REST_HOST": "127.0.0.1",  # the probe runs inside the worker's pod
-        "MM2_REST_PORT": str(container.REST_PORT),
-        "MM2_PROBE_AUTH_FILE": f"{container.REST_AUTH_DIR}/{container.PROBE_AUTH_FILE}",
+        "MM2_REST_PORT": str(layout.REST_PORT),
+        "MM2_PROBE_AUTH_FILE": f"{layout.REST_AUTH_DIR}/{layout.PROBE_AUTH_FILE}",
     }
     actual = {name: default_of(HEALTHCHECK_SH, name) for name in expected}
     wrong = {name: (actual[name], value) for name, value in expected.items() if actual[name] != value}
     assert not wrong, (
-        "docker/healthcheck.sh defaults differ from components/container.py (name: (script, container.py)): "
+        "docker/healthcheck.sh defaults differ from workload/image_layout.py (name: (script, image_layout.py)): "
         + str(wrong)
     )
 
@@ -593,8 +593,8 @@ def test_healthcheck_defaults_match_container_py() -> None:
 def test_relative_writes_land_in_tmp() -> None:
     # The root filesystem is read-only in the pod; only TMP_DIR (an emptyDir) is writable.
     workdir = final_stage().last("WORKDIR")
-    assert workdir is not None and workdir.args == container.TMP_DIR, (
-        f"docker/Dockerfile's final WORKDIR must be {container.TMP_DIR}, the only writable folder in the pod; "
+    assert workdir is not None and workdir.args == layout.TMP_DIR, (
+        f"docker/Dockerfile's final WORKDIR must be {layout.TMP_DIR}, the only writable folder in the pod; "
         f"got {workdir.args if workdir else 'none'}"
     )
     volumes = [f"line {v.line}: VOLUME {v.args}" for v in final_stage().all("VOLUME")]

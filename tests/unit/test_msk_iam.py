@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.msk_iam import (
+from harness.mocked_program import staging_values
+from stackconfig.load import PROJECT, load_settings
+from stackconfig.models import StackSettings
+from workload.msk_iam import (
     DESTINATION_TRANSACTION_ACTIONS,
     SOURCE_CLUSTER_ACTIONS,
     SOURCE_GROUP_ACTIONS,
@@ -12,9 +15,6 @@ from components.msk_iam import (
     MskArns,
     worker_policy,
 )
-from stackconfig.load import PROJECT, load_settings
-from stackconfig.models import StackSettings
-from tests.unit.harness import staging_values
 
 SOURCE_ARN = "arn:aws:kafka:us-east-1:222222222222:cluster/msk-east/9a8b7c6d-5e4f-3a2b-1c0d-e9f8a7b6c5d4-2"
 

@@ -1,4 +1,5 @@
-"""The image's layout as the Kubernetes objects see it: paths, ports and the user.
+"""The image's layout: paths, ports and the user, as the Kubernetes objects, the container tests and
+the local runtime see them.
 
 docker/Dockerfile and docker/entrypoint.sh use the same values; tests/unit/test_image.py checks
 that they agree.

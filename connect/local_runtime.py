@@ -1,7 +1,9 @@
-"""The state file: what a running local runtime looks like, read by tests and the `local` stack.
+"""The local runtime as its clients see it: the state file, the credentials and the clusters' endpoints.
 
-It holds no secret. Passwords live in files of the runtime's `secrets/` folder (mode 0600), where
-the workers' FileConfigProvider reads them, as a mounted Kubernetes Secret would be read on EKS.
+`python -m localkafka` writes these; the `local` stack, the connector provider, the operator
+commands, the benchmarks and the tests read them. The state file holds no secret: passwords live in
+files of the runtime's `secrets/` folder (mode 0600), where the workers' FileConfigProvider reads
+them, as a mounted Kubernetes Secret is read on EKS.
 """
 
 from __future__ import annotations
@@ -11,8 +13,32 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from connect.cluster_connection import ClusterEndpoint
+from connect.connector_tree import TreeContext
+from connect.rest import ConnectEndpoint
+from connect.secret_file import write_secret
+from stackconfig.models import PlaintextAuth, SaslAuth
+
 STATE_FILE = "state.json"
 CREDENTIALS_FILE = "credentials.json"
+# The runtime folder: MM2_LOCAL_RUNTIME_DIR if set, else this folder of the project.
+RUNTIME_DIR_VARIABLE = "MM2_LOCAL_RUNTIME_DIR"
+DEFAULT_RUNTIME_DIR = ".local/runtime"
+
+# The source cluster speaks SASL/PLAIN without TLS, as Confluent Cloud speaks SASL/PLAIN; the
+# destination plaintext.
+SOURCE_AUTH = SaslAuth(mode="plain", tls=False)
+DESTINATION_AUTH = PlaintextAuth(mode="plaintext")
+
+
+def runtime_dir(project_root: Path, configured: str | None = None) -> Path:
+    """The one rule for where the local runtime lives, used by every tool and the `local` stack.
+
+    A configured folder (the stack key `local.runtimeDir`) wins; then the environment variable;
+    then the default. Relative paths are relative to the project.
+    """
+    chosen = configured or os.environ.get(RUNTIME_DIR_VARIABLE) or DEFAULT_RUNTIME_DIR
+    return (project_root / chosen).resolve()
 
 
 @dataclass
@@ -121,9 +147,38 @@ class LocalCredentials:
         return {"connect": self.connect, "source": self.source, "source_admin": self.source_admin}
 
 
-def write_secret(path: Path, content: str) -> None:
-    """Create the file readable by its owner only, before any byte is written to it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(content)
+def cluster_endpoints(state: RuntimeState) -> dict[str, ClusterEndpoint]:
+    return {
+        "source": ClusterEndpoint("source", state.brokers["source"].bootstrap_servers, SOURCE_AUTH),
+        "destination": ClusterEndpoint("destination", state.brokers["destination"].bootstrap_servers, DESTINATION_AUTH),
+    }
+
+
+def connect_endpoint(state: RuntimeState, worker_index: int = 0, deadline_seconds: float = 60.0) -> ConnectEndpoint:
+    connect = LocalCredentials.load(state.secrets_dir).connect
+    return ConnectEndpoint(
+        state.workers[worker_index].url, connect.username, connect.password, deadline_seconds=deadline_seconds
+    )
+
+
+def local_tree_context(
+    state: RuntimeState,
+    root: Path,
+    env: str,
+    *,
+    exactly_once: bool = True,
+    replication_factor: int = 1,
+    display_root: Path | None = None,
+) -> TreeContext:
+    """How connector files under `root/<env>/destination/source/` become configs for this runtime."""
+    endpoints = cluster_endpoints(state)
+    return TreeContext(
+        root=root,
+        env=env,
+        destination=endpoints["destination"],
+        sources={"source": endpoints["source"]},
+        secrets_dir=str(state.secrets_dir),
+        replication_factor=replication_factor,
+        exactly_once=exactly_once,
+        display_root=display_root or root.parent,
+    )

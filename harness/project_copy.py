@@ -13,16 +13,15 @@ from typing import Any
 
 import yaml
 
+from connect.local_runtime import RuntimeState, connect_endpoint
 from connect.rest import ConnectClient
 from localkafka import clients
 from localkafka.connect_log import ConnectLog
-from localkafka.endpoints import connect_endpoint
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
-from localkafka.state import RuntimeState
 from localrun.pulumi_cli import PulumiCli, cli_bin_dir
 
-PROGRAM = ["__main__.py", "Pulumi.yaml", "components", "connect", "providers", "stackconfig", "stacks", "localkafka"]
+PROGRAM = ["__main__.py", "Pulumi.yaml", "components", "connect", "providers", "stackconfig", "stacks", "workload"]
 
 
 @dataclass

@@ -32,7 +32,7 @@ from pulumi.runtime.proto import resource_pb2
 from stackconfig.load import PROJECT, load_stack
 from stacks.eks import build_eks_stack
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STAGING_FILE = PROJECT_ROOT / "Pulumi.staging.yaml"
 
 # What the mocked AWS and EKS resources answer with.
