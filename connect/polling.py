@@ -43,4 +43,4 @@ def poll_until(
             return value
         if time.monotonic() >= deadline:
             raise PollTimeout(what, timeout, value, describe(value))
-        time.sleep(min(interval, max(0.0, deadline - time.monotonic())) or interval)
+        time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
