@@ -11,21 +11,23 @@ import pulumi
 
 from connect.connector_defaults import SOURCE_CONNECTOR
 from connect.connector_tree import ConnectorSpec
-from providers.connector import Connector
+from providers.connector import Connector, connect_validation_skipped
 
 
 @dataclass(frozen=True)
 class ConnectAccess:
     """How the connector provider reaches the Kafka Connect REST API.
 
-    Either `url` (the local runtime, or an internal load balancer on EKS), or a port-forward to a
-    worker pod through the Kubernetes API: `kubeconfig` plus the pods' namespace, label selector
-    and REST port.
+    One of: `url` (an internal load balancer on EKS); `local_runtime_dir` (the local runtime, whose
+    address and password the provider reads at each call); or a port-forward to a worker pod
+    through the Kubernetes API: `kubeconfig` plus the pods' namespace, label selector and REST port.
     """
 
     username: str
-    password: pulumi.Input[str]
+    password: pulumi.Input[str] = ""
     url: pulumi.Input[str] | None = None
+    local_runtime_dir: str | None = None
+    local_worker: int = 0
     kubeconfig: pulumi.Input[str] | None = None
     namespace: str = ""
     selector: str = ""
@@ -46,6 +48,8 @@ class ConnectAccess:
         }
         if self.url is not None:
             connect["url"] = self.url
+        elif self.local_runtime_dir is not None:
+            connect["local_runtime"] = {"dir": self.local_runtime_dir, "worker": self.local_worker}
         else:
             connect["kubernetes"] = {"namespace": self.namespace, "selector": self.selector, "port": self.port}
         return connect
@@ -86,6 +90,8 @@ class ConnectorSet(pulumi.ComponentResource):
             if spec.config["connector.class"] == SOURCE_CONNECTOR and spec.state == "running":
                 connector.task_count.apply(partial(_warn_if_idle, spec))
             self.connectors[spec.name] = connector
+        if specs and pulumi.runtime.is_dry_run():
+            pulumi.Output.all(password, kubeconfig).apply(lambda secrets: _warn_if_unvalidated(access, *secrets))
         self.connector_names = sorted(self.connectors)
         self.register_outputs({"connector_names": self.connector_names})
 
@@ -97,4 +103,15 @@ def _warn_if_idle(spec: ConnectorSpec, task_count: int | None) -> None:
         pulumi.log.warn(
             f"{spec.source_file}: connector {spec.name!r} runs no task: its topics {topics!r} "
             f"match no topic on source {spec.source_cluster!r} yet"
+        )
+
+
+def _warn_if_unvalidated(access: ConnectAccess, password: str, kubeconfig: str) -> None:
+    """A preview that cannot reach Connect checks the files only: say so, once."""
+    props = {"connect": access.provider_input(), "connect_password": password, "kubeconfig": kubeconfig}
+    reason = connect_validation_skipped(props)
+    if reason is not None:
+        pulumi.log.warn(
+            "Kafka Connect could not be reached, so its own validation of the connector configs was "
+            f"skipped in this preview (the files were checked); `pulumi up` validates again. {reason}"
         )

@@ -56,6 +56,21 @@ class ConnectorFile(FileModel):
 M = TypeVar("M", bound=FileModel)
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise DuplicateKey(key)
+        document[key] = value
+    return document
+
+
 class FileProblems(Exception):
     """A file could not be read or does not match its model; `problems` are complete sentences."""
 
@@ -73,8 +88,18 @@ def read_shared_file(path: Path, shown_as: str) -> SharedFile:
 
 
 def _read(path: Path, shown_as: str, model: type[M], allowed: str) -> M:
+    if path.is_symlink():
+        # A link may point anywhere, outside the reviewed tree: only regular files are read.
+        raise FileProblems([f"{shown_as}: a symbolic link (to {path.readlink()}); use a regular file"])
     try:
-        document = json.loads(path.read_text())
+        text = path.read_text()
+        if not text.strip():
+            raise FileProblems([f"{shown_as}: empty file; expected a JSON object ({allowed})"])
+        document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except DuplicateKey as error:
+        raise FileProblems(
+            [f"{shown_as}: key {error.key!r} appears twice in one object; JSON would keep only the last, remove one"]
+        ) from None
     except json.JSONDecodeError as error:
         raise FileProblems(
             [f"{shown_as}: malformed JSON at line {error.lineno} column {error.colno}: {error.msg}"]

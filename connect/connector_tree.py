@@ -28,8 +28,10 @@ from connect.connector_files import (
     read_connector_file,
     read_shared_file,
 )
+from connect.topic_selection import check_selections
 
 SHARED_FILE = "_source.json"
+ALLOW_EMPTY_KEY = "allowEmptyConnectorFolders"
 # A value under one of these key endings is a credential: it must be a config-provider reference.
 SECRET_KEY = re.compile(r"(password|secret|jaas\.config|credentials?|token|api\.key|keystore\.key)$", re.IGNORECASE)
 PROVIDER_REFERENCE = re.compile(r"^\$\{[a-z]+:[^}]*\}$")
@@ -72,6 +74,8 @@ class TreeContext:
     exactly_once: bool
     # Paths in messages are shown relative to this folder (the Pulumi project).
     display_root: Path
+    # A source folder may be empty (its connectors deleted): the stack key allowEmptyConnectorFolders.
+    allow_empty_sources: bool = False
 
     def show(self, path: Path) -> str:
         try:
@@ -89,9 +93,9 @@ def load_connector_tree(context: TreeContext) -> ConnectorTree:
             [f"{context.show(env_dir)}: folder missing; stack env {context.env!r} keeps its connectors there"]
         )
 
-    for destination_dir in sorted(env_dir.iterdir()):
-        if destination_dir.name.startswith("."):
-            continue
+    # Sources whose folder has connector files (valid or not).
+    sources_with_files: set[str] = set()
+    for destination_dir in _entries(env_dir, context, problems):
         if not destination_dir.is_dir():
             problems.append(
                 f"{context.show(destination_dir)}: expected only destination folders in {context.show(env_dir)}"
@@ -102,9 +106,7 @@ def load_connector_tree(context: TreeContext) -> ConnectorTree:
                 f"(its destination is {context.destination.name!r}, config key destination.name)"
             )
         else:
-            for source_dir in sorted(destination_dir.iterdir()):
-                if source_dir.name.startswith("."):
-                    continue
+            for source_dir in _entries(destination_dir, context, problems):
                 if not source_dir.is_dir():
                     problems.append(
                         f"{context.show(source_dir)}: expected only source folders in {context.show(destination_dir)}"
@@ -115,8 +117,10 @@ def load_connector_tree(context: TreeContext) -> ConnectorTree:
                         f"(config key sources has {sorted(context.sources)})"
                     )
                 else:
-                    _load_source_folder(context, source_dir, tree, problems)
+                    if _load_source_folder(context, source_dir, tree, problems):
+                        sources_with_files.add(source_dir.name)
 
+    _refuse_empty_sources(context, sources_with_files, problems)
     seen: dict[str, ConnectorSpec] = {}
     for spec in tree.connectors:
         if spec.name in seen:
@@ -124,13 +128,43 @@ def load_connector_tree(context: TreeContext) -> ConnectorTree:
                 f"{spec.source_file}: connector name {spec.name!r} is already used by {seen[spec.name].source_file}"
             )
         seen.setdefault(spec.name, spec)
+    if not problems:
+        check_selections(tree.connectors, problems, tree.warnings)
     if problems:
         raise ConnectorTreeError(problems)
     tree.connectors.sort(key=lambda spec: spec.name)
     return tree
 
 
-def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree, problems: list[str]) -> None:
+def _entries(folder: Path, context: TreeContext, problems: list[str]) -> list[Path]:
+    """The folder's entries that the tree may hold: no hidden ones, no symbolic links."""
+    entries = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            # A link may point outside the reviewed tree: only real folders and files are read.
+            problems.append(f"{context.show(entry)}: a symbolic link (to {entry.readlink()}); use a real folder")
+            continue
+        entries.append(entry)
+    return entries
+
+
+def _refuse_empty_sources(context: TreeContext, sources_with_files: set[str], problems: list[str]) -> None:
+    """A source without connector files would lose every connector it has: only on purpose."""
+    if context.allow_empty_sources:
+        return
+    folder = context.root / context.env / context.destination.name
+    for name in sorted(set(context.sources) - sources_with_files):
+        problems.append(
+            f"{context.show(folder / name)}: no connector files for source {name!r}, so `pulumi up` would delete "
+            f"every connector it has. Add connector files there, or set mm2-eks:{ALLOW_EMPTY_KEY} to true "
+            "to delete them on purpose"
+        )
+
+
+def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree, problems: list[str]) -> int:
+    """Load one source's files into `tree`; return how many connector files the folder has."""
     shared: dict[str, str] = {}
     shared_file = folder / SHARED_FILE
     if shared_file.exists():
@@ -143,8 +177,6 @@ def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree,
     source = context.sources[folder.name]
     policies: dict[str, dict[str, str]] = {}
     files = sorted(path for path in folder.iterdir() if path.suffix == ".json" and path.name != SHARED_FILE)
-    if not files:
-        tree.warnings.append(f"{context.show(folder)}: no connector files")
     for path in files:
         try:
             document = read_connector_file(path, context.show(path))
@@ -168,6 +200,7 @@ def _load_source_folder(context: TreeContext, folder: Path, tree: ConnectorTree,
             f"{context.show(folder)}: connectors of one source must share one replication policy, or the "
             f"checkpoint connector cannot translate offsets; put replication.policy.* in {SHARED_FILE} ({listing})"
         )
+    return len(files)
 
 
 def _connector(

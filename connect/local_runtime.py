@@ -169,6 +169,7 @@ def local_tree_context(
     exactly_once: bool = True,
     replication_factor: int = 1,
     display_root: Path | None = None,
+    allow_empty_sources: bool = False,
 ) -> TreeContext:
     """How connector files under `root/<env>/destination/source/` become configs for this runtime."""
     endpoints = cluster_endpoints(state)
@@ -181,4 +182,5 @@ def local_tree_context(
         replication_factor=replication_factor,
         exactly_once=exactly_once,
         display_root=display_root or root.parent,
+        allow_empty_sources=allow_empty_sources,
     )

@@ -43,6 +43,14 @@ class ConnectUnavailable(ConnectError):
 
 
 @dataclass(frozen=True)
+class LiveConnector:
+    """A connector as Connect has it: the stored config (placeholders unresolved) and its status."""
+
+    config: dict[str, str]
+    status: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ConnectEndpoint:
     url: str
     username: str | None = None
@@ -92,6 +100,14 @@ class ConnectClient:
 
     def connectors(self) -> list[str]:
         return list(self._json("GET", "/connectors"))
+
+    def connectors_with_status(self) -> dict[str, LiveConnector]:
+        """Every connector's stored config and status in one call (`?expand=info&expand=status`)."""
+        listing = cast(dict[str, Any], self._json("GET", "/connectors?expand=info&expand=status"))
+        return {
+            name: LiveConnector(config=dict(entry["info"]["config"]), status=entry["status"])
+            for name, entry in listing.items()
+        }
 
     def connector_config(self, name: str) -> dict[str, str] | None:
         """The stored config (placeholders such as ${file:...} unresolved), or None if absent."""

@@ -52,6 +52,7 @@ class Project:
 
 def copy_project(runtime: LocalRuntime, directory: Path, stack: str) -> Project:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    directory.mkdir(parents=True, exist_ok=True)
     for name in PROGRAM:
         source = REPO_ROOT / name
         if source.is_dir():

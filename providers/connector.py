@@ -2,29 +2,29 @@
 
 The provider is pickled into the Pulumi state and re-imported by the engine's dynamic-provider
 host, so this module has no import-time side effects and the provider object holds no state: each
-method builds its own `ConnectClient` from the resource's inputs. What one provider-host process
-remembers between calls (which workers were healthy or unreachable moments ago) lives in
-`_HostMemory`, never in the pickle.
+method reaches Connect through `providers.connect_access`, which also keeps what one host process
+remembers between calls.
 
 Inputs (all plain JSON):
     connector_name   the connector's name in Connect (changing it replaces the resource)
     config           the full config, string to string, as Connect stores it
     state            running | paused | stopped
     source_file      the JSON file it came from, for messages
-    connect          how to reach Connect: {url} or {kubernetes: {namespace, selector, port}},
-                     plus username, timeout_seconds, deadline_seconds
-    connect_password basic-auth password (a secret; also kept secret in the outputs)
+    connect          how to reach Connect: {url}, {kubernetes: {namespace, selector, port}} or
+                     {local_runtime: {dir, worker}}, plus username, timeout_seconds, deadline_seconds
+    connect_password basic-auth password (a secret; also kept secret in the outputs), or ""
     kubeconfig       for port-forwarding to a worker pod (a secret), or ""
 Outputs: the inputs plus connector_state, tasks [{id, state, worker_id}], task_count, worker_id.
+
+Nothing is half-applied: a connector that fails while it is created is deleted again, so that
+the state and Connect agree, and fixing the file and running `pulumi up` again creates it anew.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any, ClassVar, cast
+from collections.abc import Mapping
+from typing import Any, cast
 
 import pulumi
 from pulumi.dynamic import (
@@ -42,37 +42,23 @@ from pulumi.runtime.rpc import UNKNOWN
 from connect.connector_defaults import CONNECTOR_CLASSES
 from connect.connector_files import CONNECT_STATES, STATES
 from connect.polling import PollTimeout, poll_until
-from connect.rest import ConnectClient, ConnectEndpoint, ConnectError, ConnectorAlreadyExists, ConnectUnavailable
+from connect.rest import ConnectClient, ConnectError, ConnectorAlreadyExists, LiveConnector
+from providers.connect_access import (
+    LocalRuntimeGone,
+    best_effort_client,
+    connect_client,
+    forget_listing,
+    live_connectors,
+)
 
 INPUT_KEYS = ("connector_name", "config", "state", "source_file", "connect", "connect_password", "kubeconfig")
 # Inputs that are secrets, kept secret in the outputs too.
 SECRET_OUTPUTS = ["connect_password", "kubeconfig"]
 POLL_SECONDS = 0.5
-# Best-effort reads (validation in check, drift in diff) give up sooner than writes, and skip a
-# URL that just failed: the engine checks and diffs resources one after another, so waiting the
-# full deadline for each of 200 connectors would turn one outage into a long hang.
-BEST_EFFORT_DEADLINE_SECONDS = 10.0
-UNREACHABLE_MEMORY_SECONDS = 30.0
-# A worker found healthy is not asked again for this long (one provider process serves a whole run).
-READY_MEMORY_SECONDS = 30.0
 FAILED_CONFIRM_SECONDS = 3.0
 ZERO_TASKS_GRACE_SECONDS = 5.0
-
-
-class _HostMemory:
-    """What this provider-host process learned in the last seconds, keyed by Connect address.
-
-    The engine starts one host process per run and calls it for every connector, so remembering
-    saves a /health call per connector and a full deadline per connector during an outage.
-    """
-
-    ready_since: ClassVar[dict[str, float]] = {}
-    unreachable_since: ClassVar[dict[str, float]] = {}
-
-    @classmethod
-    def recently(cls, table: dict[str, float], key: str, seconds: float) -> bool:
-        at = table.get(key)
-        return at is not None and time.monotonic() - at < seconds
+# Connect's validation reports a value it could not parse a second time as "Invalid value null".
+_FOLLOW_ON_ERROR = "Invalid value null"
 
 
 class ConnectorStateError(Exception):
@@ -109,20 +95,20 @@ class ConnectorProvider(ResourceProvider):
         where = news.get("source_file") or news.get("connector_name") or "connector"
         config = news.get("config")
         if not isinstance(news.get("connector_name"), str) or not news.get("connector_name"):
-            failures.append(CheckFailure("connector_name", f"{where}: connector_name must be a non-empty string"))
+            failures.append(CheckFailure("", f"{where}: connector_name must be a non-empty string"))
         if news.get("state") not in (*STATES, UNKNOWN):
             failures.append(
-                CheckFailure("state", f"{where}: state must be one of {', '.join(STATES)}, got {news.get('state')!r}")
+                CheckFailure("", f"{where}: state must be one of {', '.join(STATES)}, got {news.get('state')!r}")
             )
         if not isinstance(config, dict):
-            failures.append(CheckFailure("config", f"{where}: config must be an object of strings"))
+            failures.append(CheckFailure("", f"{where}: config must be an object of strings"))
         else:
             bad = sorted(key for key, value in config.items() if not isinstance(value, str))
             if bad:
-                failures.append(CheckFailure("config", f"{where}: config values must be strings: {bad}"))
+                failures.append(CheckFailure("", f"{where}: config values must be strings: {bad}"))
             connector_class = config.get("connector.class")
             if connector_class not in (*CONNECTOR_CLASSES, UNKNOWN):
-                failures.append(CheckFailure("config", f"{where}: unknown connector.class {connector_class!r}"))
+                failures.append(CheckFailure("", f"{where}: unknown connector.class {connector_class!r}"))
             # An unchanged config was validated when it was applied: no need to ask Connect again.
             unchanged = isinstance(olds.get("config"), dict) and not changed_keys(
                 normalise(olds["config"]), normalise(config)
@@ -150,53 +136,71 @@ class ConnectorProvider(ResourceProvider):
     # --- create, update, read, delete ----------------------------------------------------------
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        with _client(props) as client:
-            _create_or_adopt(client, props)
-            outputs = _converge(client, props)
+        with connect_client(props) as client:
+            try:
+                _create_or_adopt(client, props)
+                outputs = _converge(client, props)
+            except ConnectorStateError as error:
+                # Not in the state if create fails: remove it from Connect too, or it is orphaned.
+                client.delete_connector(props["connector_name"])
+                raise ConnectorStateError(
+                    f"{error}\n(the connector was deleted again, so nothing is left half-applied; "
+                    "fix the file and run `pulumi up` again)"
+                ) from None
+            finally:
+                forget_listing(props)
         return CreateResult(id_=props["connector_name"], outs=outputs)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         name = news["connector_name"]
         desired = normalise(news["config"])
         expected_tasks = None
-        with _client(news) as client:
-            live = client.connector_config(name)
-            if live is None:  # deleted out of band
-                _create_or_adopt(client, news)
-            else:
-                written = bool(changed_keys(desired, normalise(live)))
-                if written:
-                    client.put_connector_config(name, desired)
-                # State first: a paused or stopped connector makes no new task configs until it runs.
-                _apply_state(client, name, news["state"])
-                if written and news["state"] == "running":
-                    expected_tasks = _wait_for_task_configs(client, news, removed=set(normalise(live)) - set(desired))
-            outputs = _converge(client, news, expected_tasks)
+        with connect_client(news) as client:
+            try:
+                live = client.connector_config(name)
+                if live is None:  # deleted out of band
+                    _create_or_adopt(client, news)
+                else:
+                    written = bool(changed_keys(desired, normalise(live)))
+                    if written:
+                        client.put_connector_config(name, desired)
+                    # State first: a paused or stopped connector makes no new task configs until it runs.
+                    _apply_state(client, name, news["state"])
+                    if written and news["state"] == "running":
+                        removed = set(normalise(live)) - set(desired)
+                        expected_tasks = _wait_for_task_configs(client, news, removed)
+                outputs = _converge(client, news, expected_tasks)
+            finally:
+                forget_listing(news)
         return UpdateResult(outs=outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         name = props.get("connector_name") or id_
-        with _client(props) as client:
-            live = client.connector_config(name)
+        with connect_client(props) as client:
+            live = live_connectors(client, props).get(name)
             if live is None:
                 # Dropping a resource from the state is not undone by the next up: make sure the
                 # answer did not come from a worker (behind a load balancer) that is still joining.
                 client.wait_until_ready()
-                live = client.connector_config(name)
-            status = client.connector_status(name) if live is not None else None
-        if live is None or status is None:
+                live = live_connectors(client, props, fresh=True).get(name)
+        if live is None:
             return ReadResult(id_=None, outs={})  # deleted out of band: gone from the state
         outputs = {
             **_inputs(props),
-            "config": normalise(live),
-            "state": _declared_state(status),
-            **_status_outputs(status),
+            "config": normalise(live.config),
+            "state": _declared_state(live.status),
+            **_status_outputs(live.status),
         }
         return ReadResult(id_=id_, outs=outputs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with _client(props) as client:
-            client.delete_connector(props.get("connector_name") or id_)
+        try:
+            with connect_client(props) as client:
+                client.delete_connector(props.get("connector_name") or id_)
+        except LocalRuntimeGone:
+            return  # the local runtime and everything in it were removed: nothing left to delete
+        finally:
+            forget_listing(props)
 
 
 class Connector(Resource):
@@ -220,95 +224,49 @@ class Connector(Resource):
 # --- Helpers: every one builds what it needs from the props it is given ---------------------
 
 
-@contextmanager
-def _client(props: Mapping[str, Any]) -> Iterator[ConnectClient]:
-    connect = props["connect"]
-    with _connect_url(props) as url:
-        endpoint = ConnectEndpoint(
-            url=url,
-            username=connect.get("username") or None,
-            password=props.get("connect_password") or None,
-            ca_file=connect.get("ca_file") or None,
-            timeout_seconds=float(connect.get("timeout_seconds", 10)),
-            deadline_seconds=float(connect.get("deadline_seconds", 60)),
-        )
-        with ConnectClient(endpoint) as client:
-            _ensure_ready(client, url)
-            yield client
-
-
-def _ensure_ready(client: ConnectClient, url: str) -> None:
-    """Ask /health before acting on a worker's answers, at most once per READY_MEMORY_SECONDS."""
-    if not _HostMemory.recently(_HostMemory.ready_since, url, READY_MEMORY_SECONDS):
-        client.wait_until_ready()
-        _HostMemory.ready_since[url] = time.monotonic()
-
-
-@contextmanager
-def _connect_url(props: Mapping[str, Any]) -> Iterator[str]:
-    connect = props["connect"]
-    if connect.get("url"):
-        yield connect["url"]
-        return
-    # Imported here: only EKS stacks without a Connect URL need the Kubernetes client.
-    from connect.port_forward import PortForwardError, forwarded_url
-
-    kubernetes = connect["kubernetes"]
-    try:
-        url = forwarded_url(
-            props["kubeconfig"], kubernetes["namespace"], kubernetes["selector"], int(kubernetes["port"])
-        )
-    except PortForwardError as error:
-        raise ConnectUnavailable("GET", "/", None, str(error)) from None
-    yield url
-
-
 def _validate_with_connect(news: Mapping[str, Any], where: str) -> list[CheckFailure]:
-    """Connect's own per-key validation, when the worker can be reached; silent when it cannot."""
+    """Connect's own per-key validation, when the worker can be reached; silent when it cannot.
+
+    One message per key, `file: config.key: message`: Connect adds a second, confusing error
+    ("Invalid value null") for a value it could not parse, which is left out.
+    """
     config = normalise(news["config"])
     try:
-        with _best_effort_client(news) as client:
+        with best_effort_client(news) as client:
             result = client.validate(config["connector.class"], {**config, "name": news["connector_name"]})
     except ConnectError:
-        return []  # unreachable (a preview without access): create/update will report it
+        return []  # unreachable (a preview without access): the program warns; create/update report it
     failures = []
     for entry in result.get("configs", []):
         value = entry.get("value", {})
-        for error in value.get("errors", []):
-            key = value.get("name", "?")
-            failures.append(CheckFailure("config", f"{where}: config.{key}: {error}"))
+        errors = [error for error in value.get("errors", []) if not str(error).startswith(_FOLLOW_ON_ERROR)]
+        errors = errors or value.get("errors", [])
+        if errors:
+            failures.append(CheckFailure("", f"{where}: config.{value.get('name', '?')}: {errors[0]}"))
     return failures
 
 
 def _live_drift(props: Mapping[str, Any]) -> bool:
+    """Whether the live connector differs from the declared one (config, state, failed tasks)."""
     try:
-        with _best_effort_client(props) as client:
-            name = props["connector_name"]
-            live = client.connector_config(name)
-            if live is None or changed_keys(normalise(props["config"]), normalise(live)):
-                return True
-            status = client.connector_status(name)
+        with best_effort_client(props) as client:
+            live: LiveConnector | None = live_connectors(client, props).get(props["connector_name"])
     except ConnectError:
         return False  # unreachable during a preview: nothing to compare with
-    if status is None:
+    if live is None or changed_keys(normalise(props["config"]), normalise(live.config)):
         return True
-    tasks_failed = any(task.get("state") == "FAILED" for task in status.get("tasks", []))
-    return tasks_failed or status["connector"]["state"] != CONNECT_STATES[props["state"]]
+    tasks_failed = any(task.get("state") == "FAILED" for task in live.status.get("tasks", []))
+    return tasks_failed or live.status["connector"]["state"] != CONNECT_STATES[props["state"]]
 
 
-@contextmanager
-def _best_effort_client(props: Mapping[str, Any]) -> Iterator[ConnectClient]:
-    """A client with a shorter deadline, refusing at once a URL that was unreachable moments ago."""
-    key = json.dumps(props["connect"], sort_keys=True)
-    if _HostMemory.recently(_HostMemory.unreachable_since, key, UNREACHABLE_MEMORY_SECONDS):
-        raise ConnectUnavailable("GET", "/", None, "unreachable moments ago; not retried for a best-effort read")
-    deadline = min(float(props["connect"].get("deadline_seconds", 60)), BEST_EFFORT_DEADLINE_SECONDS)
+def connect_validation_skipped(props: Mapping[str, Any]) -> str | None:
+    """Why Connect's validation cannot run now (unreachable), or None when it can: for a preview warning."""
     try:
-        with _client({**props, "connect": {**props["connect"], "deadline_seconds": deadline}}) as client:
-            yield client
-    except ConnectUnavailable:
-        _HostMemory.unreachable_since[key] = time.monotonic()
-        raise
+        with best_effort_client(props) as client:
+            client.server_info()
+    except ConnectError as error:
+        return str(error)
+    return None
 
 
 def _apply_state(client: ConnectClient, name: str, state: str) -> None:

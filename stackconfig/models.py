@@ -255,6 +255,9 @@ class StackSettings(Settings):
     cluster: EksCluster | None = None
     image: ImageSettings = ImageSettings()
     local: LocalSettings = LocalSettings()
+    # A configured source without connector files loses all its connectors on `pulumi up`: refused
+    # unless this is true (connect/connector_tree.py).
+    allow_empty_connector_folders: bool = False
 
     @field_validator("sources")
     @classmethod

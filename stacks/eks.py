@@ -101,6 +101,7 @@ def _connector_tree(settings: StackSettings, project_root: Path) -> ConnectorTre
             replication_factor=destination.replication_factor,
             exactly_once=settings.connect.exactly_once,
             display_root=project_root,
+            allow_empty_sources=settings.allow_empty_connector_folders,
         )
     )
 

@@ -35,6 +35,7 @@ def build_local_stack(settings: StackSettings, project_root: Path) -> dict[str, 
             exactly_once=settings.connect.exactly_once,
             replication_factor=settings.destination.replication_factor,
             display_root=project_root,
+            allow_empty_sources=settings.allow_empty_connector_folders,
         )
     )
     for warning in tree.warnings:
@@ -45,11 +46,12 @@ def build_local_stack(settings: StackSettings, project_root: Path) -> dict[str, 
             f"mm2-eks:local.connectWorker: the local runtime has {len(state.workers)} worker(s), "
             f"there is no worker {settings.local.connect_worker}"
         )
-    credentials = LocalCredentials.load(state.secrets_dir)
+    # The address and password are read from the runtime folder at each provider call, not stored:
+    # a restarted runtime has new ports and new credentials.
     access = ConnectAccess(
-        username=credentials.connect.username,
-        password=pulumi.Output.secret(credentials.connect.password),
-        url=state.workers[settings.local.connect_worker].url,
+        username=LocalCredentials.load(state.secrets_dir).connect.username,
+        local_runtime_dir=state.runtime_dir,
+        local_worker=settings.local.connect_worker,
         timeout_seconds=settings.connect.rest_timeout_seconds,
         deadline_seconds=settings.connect.rest_deadline_seconds,
         state_deadline_seconds=settings.connect.connector_deadline_seconds,

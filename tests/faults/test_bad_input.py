@@ -7,6 +7,7 @@ The connector tree and the stack config are checked in-process here (the same fu
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,15 +124,21 @@ def test_connection_settings_in_a_file_are_refused(tmp_path: Path) -> None:
     assert "config.source.cluster.bootstrap.servers is set by the stack" in problem
 
 
+# Each of these trees also leaves the stack's one source without connector files: a second problem.
+EMPTY_SOURCE = "connectors/local/destination/source: no connector files for source 'source'"
+
+
 def test_folder_for_a_destination_the_stack_does_not_have(tmp_path: Path) -> None:
-    [problem] = tree_problems(tmp_path, {"connectors/local/msk-other/source/orders.json": GOOD})
+    [problem, empty] = tree_problems(tmp_path, {"connectors/local/msk-other/source/orders.json": GOOD})
     assert problem.startswith("connectors/local/msk-other: the stack has no destination 'msk-other'")
     assert "destination.name" in problem
+    assert empty.startswith(EMPTY_SOURCE)
 
 
 def test_folder_for_a_source_the_stack_does_not_have(tmp_path: Path) -> None:
-    [problem] = tree_problems(tmp_path, {"connectors/local/destination/confluent/orders.json": GOOD})
+    [problem, empty] = tree_problems(tmp_path, {"connectors/local/destination/confluent/orders.json": GOOD})
     assert "connectors/local/destination/confluent: the stack has no source 'confluent'" in problem
+    assert empty.startswith(EMPTY_SOURCE)
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -158,6 +165,108 @@ def test_source_and_checkpoint_connectors_must_share_the_replication_policy(tmp_
         },
     )
     assert "must share one replication policy" in problem and "_source.json" in problem
+
+
+# --- Found by trying the local stack as a new user would (issue 15) ---------------------------
+
+
+def test_an_empty_source_folder_is_refused_unless_the_stack_opts_in(tmp_path: Path) -> None:
+    (tmp_path / SOURCE_FOLDER).mkdir(parents=True)
+    with pytest.raises(ConnectorTreeError) as raised:
+        load_connector_tree(context(tmp_path))
+    [problem] = raised.value.problems
+    assert problem.startswith(f"{SOURCE_FOLDER}: no connector files for source 'source'")
+    assert "would delete every connector" in problem and "mm2-eks:allowEmptyConnectorFolders" in problem
+    allowed = replace(context(tmp_path), allow_empty_sources=True)
+    assert load_connector_tree(allowed).connectors == []
+
+
+def test_a_missing_source_folder_is_refused_like_an_empty_one(tmp_path: Path) -> None:
+    (tmp_path / "connectors" / "local" / "destination").mkdir(parents=True)
+    [problem] = tree_problems(tmp_path, {})
+    assert problem.startswith(f"{SOURCE_FOLDER}: no connector files for source 'source'")
+
+
+def test_a_symlinked_connector_file_is_refused_with_its_target(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps(GOOD))
+    (tmp_path / SOURCE_FOLDER).mkdir(parents=True)
+    (tmp_path / SOURCE_FOLDER / "linked.json").symlink_to(outside)
+    problems = tree_problems(tmp_path, {f"{SOURCE_FOLDER}/orders.json": GOOD})
+    assert problems == [f"{SOURCE_FOLDER}/linked.json: a symbolic link (to {outside}); use a regular file"]
+
+
+def test_a_symlinked_source_folder_is_refused_with_its_target(tmp_path: Path) -> None:
+    real = tmp_path / "real-source"
+    real.mkdir()
+    (real / "orders.json").write_text(json.dumps(GOOD))
+    (tmp_path / SOURCE_FOLDER).parent.mkdir(parents=True)
+    (tmp_path / SOURCE_FOLDER).symlink_to(real)
+    problems = tree_problems(tmp_path, {})
+    assert problems[0] == f"{SOURCE_FOLDER}: a symbolic link (to {real}); use a real folder"
+
+
+def test_a_key_given_twice_is_refused_naming_the_file_and_key(tmp_path: Path) -> None:
+    twice = '{"config": {"connector.class": "MirrorSourceConnector", "topics": "orders", "topics": "events"}}'
+    [problem] = tree_problems(tmp_path, {f"{SOURCE_FOLDER}/orders.json": twice})
+    assert problem.startswith(f"{SOURCE_FOLDER}/orders.json: key 'topics' appears twice")
+
+
+def test_an_empty_file_says_it_is_empty(tmp_path: Path) -> None:
+    [problem] = tree_problems(tmp_path, {f"{SOURCE_FOLDER}/orders.json": ""})
+    assert problem.startswith(f"{SOURCE_FOLDER}/orders.json: empty file")
+
+
+def test_an_invalid_java_pattern_is_refused_with_javas_error(tmp_path: Path) -> None:
+    bad = {"config": {"connector.class": "MirrorSourceConnector", "topics": "events, orders("}}
+    [problem] = tree_problems(tmp_path, {f"{SOURCE_FOLDER}/orders.json": bad})
+    assert problem == (
+        f"{SOURCE_FOLDER}/orders.json: config.topics: 'orders(' is not a valid Java regular expression "
+        "(Unclosed group near index 7)"
+    )
+
+
+def test_a_pattern_only_java_accepts_is_accepted(tmp_path: Path) -> None:
+    # Python's re rejects (?<name>...); java.util.regex, which MirrorMaker 2 uses, accepts it.
+    good = {"config": {"connector.class": "MirrorSourceConnector", "topics": "(?<kind>orders|events)-v1"}}
+    (tmp_path / SOURCE_FOLDER).mkdir(parents=True)
+    (tmp_path / SOURCE_FOLDER / "orders.json").write_text(json.dumps(good))
+    assert [spec.name for spec in load_connector_tree(context(tmp_path)).connectors] == ["orders"]
+
+
+def test_two_connectors_naming_one_topic_are_refused(tmp_path: Path) -> None:
+    second = {"config": {"connector.class": "MirrorSourceConnector", "topics": "events,orders"}}
+    [problem] = tree_problems(tmp_path, {f"{SOURCE_FOLDER}/orders.json": GOOD, f"{SOURCE_FOLDER}/two.json": second})
+    assert problem.startswith(f"{SOURCE_FOLDER}/two.json: selects topic(s) ['orders'] that {SOURCE_FOLDER}/orders.json")
+    assert "would arrive twice" in problem
+
+
+def test_a_pattern_selecting_another_connectors_topic_is_refused(tmp_path: Path) -> None:
+    wide = {"config": {"connector.class": "MirrorSourceConnector", "topics": "ord.*"}}
+    [problem] = tree_problems(tmp_path, {f"{SOURCE_FOLDER}/orders.json": GOOD, f"{SOURCE_FOLDER}/wide.json": wide})
+    assert "selects topic(s) ['orders']" in problem
+
+
+def test_an_excluded_topic_is_not_an_overlap(tmp_path: Path) -> None:
+    wide = {"config": {"connector.class": "MirrorSourceConnector", "topics": "ord.*", "topics.exclude": "orders"}}
+    (tmp_path / SOURCE_FOLDER).mkdir(parents=True)
+    (tmp_path / SOURCE_FOLDER / "orders.json").write_text(json.dumps(GOOD))
+    (tmp_path / SOURCE_FOLDER / "wide.json").write_text(json.dumps(wide))
+    tree = load_connector_tree(context(tmp_path))
+    assert [spec.name for spec in tree.connectors] == ["orders", "wide"]
+    assert tree.warnings == []
+
+
+def test_patterns_that_may_meet_are_a_warning_and_disjoint_ones_are_not(tmp_path: Path) -> None:
+    folder = tmp_path / SOURCE_FOLDER
+    folder.mkdir(parents=True)
+    for name, topics in {"a": "orders-.*", "b": "orders-eu-.*", "c": "events-.*"}.items():
+        (folder / f"{name}.json").write_text(
+            json.dumps({"config": {"connector.class": "MirrorSourceConnector", "topics": topics}})
+        )
+    tree = load_connector_tree(context(tmp_path))
+    assert len(tree.warnings) == 1, tree.warnings
+    assert tree.warnings[0].startswith(f"{SOURCE_FOLDER}/b.json and {SOURCE_FOLDER}/a.json: their topic patterns may")
 
 
 LOCAL_CONFIG = {
