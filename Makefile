@@ -35,3 +35,9 @@ $(VENV)/.requirements-installed: requirements.txt
 clean:
 	-$(PY) -m localkafka down
 	rm -rf .cache .local .pulumi-state
+
+# The image without a Docker engine: buildah, with stand-in Debian bases when the pinned ones cannot
+# be pulled; also writes .cache/image/mm2-eks.oci.tar for `ctr images import` (tools/image/build.sh).
+.PHONY: image
+image:
+	tools/image/build.sh
