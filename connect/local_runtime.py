@@ -49,10 +49,13 @@ class BrokerState:
     cluster_id: str
     auth_mode: str  # "plaintext" or "plain" (SASL/PLAIN without TLS)
     pid: int | None = None
+    # Where clients reach the broker: loopback, or an address the test run made itself (a dummy
+    # interface whose address pods on a test Kubernetes node can reach).
+    host: str = "127.0.0.1"
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
 
 @dataclass

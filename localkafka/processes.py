@@ -29,10 +29,10 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def port_open(port: int) -> bool:
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((host, port)) == 0
 
 
 def start(command: Sequence[str], log_file: Path, env: Mapping[str, str] | None = None) -> int:

@@ -47,6 +47,8 @@ def log(message: str) -> None:
 @dataclass
 class LocalRuntime:
     runtime_dir: Path
+    # The brokers' address when the runtime is created (see BrokerState.host).
+    broker_host: str = "127.0.0.1"
 
     # --- Whole runtime ------------------------------------------------------------------------
 
@@ -68,7 +70,8 @@ class LocalRuntime:
             self._start_worker(state, member, jars)
         for member in state.workers:
             self.wait_for_worker(state, member)
-        log(f"ready: Connect REST {state.connect_url}, state file {self.runtime_dir / 'state.json'}")
+        connect = f"Connect REST {state.connect_url}" if state.workers else "no Connect worker"
+        log(f"ready: {connect}, state file {self.runtime_dir / 'state.json'}")
         return state
 
     def down(self) -> None:
@@ -189,9 +192,10 @@ class LocalRuntime:
         state = RuntimeState(runtime_dir=str(self.runtime_dir), group_id=GROUP_ID)
         # The source needs SASL/PLAIN, as Confluent Cloud does: connectors reach it with a password
         # that only a secret file holds, so the tests exercise the config-provider path for real.
-        state.brokers["source"] = BrokerState("source", ports[0], ports[1], broker.new_cluster_id(), "plain")
+        host = self.broker_host
+        state.brokers["source"] = BrokerState("source", ports[0], ports[1], broker.new_cluster_id(), "plain", host=host)
         state.brokers["destination"] = BrokerState(
-            "destination", ports[2], ports[3], broker.new_cluster_id(), "plaintext"
+            "destination", ports[2], ports[3], broker.new_cluster_id(), "plaintext", host=host
         )
         for index in range(workers):
             state.workers.append(WorkerState(index, ports[4 + 2 * index], ports[5 + 2 * index]))
@@ -228,7 +232,7 @@ class LocalRuntime:
         config = clients.client_config(self.state(), node.name)
 
         def serves_metadata() -> bool:
-            if not processes.port_open(node.port):
+            if not processes.port_open(node.port, node.host):
                 return False
             try:
                 AdminClient(config).list_topics(timeout=3)
