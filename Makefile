@@ -11,7 +11,7 @@ run: setup
 	$(PY) -m localrun
 
 test: setup lint
-	mvn --batch-mode --quiet --strict-checksums -f docker/pom.xml -pl replication-policy verify
+	mvn --batch-mode --quiet --strict-checksums -f docker/pom.xml -pl replication-policy,worker-extensions verify
 	$(PY) -m pytest
 
 setup: $(VENV)/.requirements-installed

@@ -13,6 +13,8 @@ from connect.cluster_connection import ClusterEndpoint, client_properties, prope
 
 BYTE_ARRAY_CONVERTER = "org.apache.kafka.connect.converters.ByteArrayConverter"
 BASIC_AUTH_EXTENSION = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+# Our REST extensions (docker/worker-extensions), loaded by every worker after basic auth.
+MM2_REST_EXTENSIONS: tuple[str, ...] = ()
 CONFIG_PROVIDERS = {
     "file": "org.apache.kafka.common.config.provider.FileConfigProvider",
     "dir": "org.apache.kafka.common.config.provider.DirectoryConfigProvider",
@@ -96,8 +98,9 @@ def worker_properties(settings: WorkerSettings) -> dict[str, str]:
         properties[f"config.providers.{name}.class"] = provider_class
     properties["config.providers.file.param.allowed.paths"] = settings.secrets_dir
     properties["config.providers.dir.param.allowed.paths"] = settings.secrets_dir
-    if settings.rest_basic_auth:
-        properties["rest.extension.classes"] = BASIC_AUTH_EXTENSION
+    extensions = ([BASIC_AUTH_EXTENSION] if settings.rest_basic_auth else []) + list(MM2_REST_EXTENSIONS)
+    if extensions:
+        properties["rest.extension.classes"] = ",".join(extensions)
     connection = client_properties(settings.destination, settings.secrets_dir)
     for prefix in CLIENT_PREFIXES:
         for key, value in connection.items():

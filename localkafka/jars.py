@@ -26,7 +26,8 @@ class RuntimeJars:
 
 def ensure_jars(cache: Path = JAR_CACHE) -> RuntimeJars:
     """The runtime's jars, built unless the cache already holds what the current poms and sources give."""
-    inputs = sorted(DOCKER_DIR.rglob("pom.xml")) + sorted((DOCKER_DIR / "replication-policy" / "src").rglob("*.java"))
+    sources = [path for path in DOCKER_DIR.glob("*/src/**/*") if path.is_file()]
+    inputs = sorted(DOCKER_DIR.rglob("pom.xml")) + sorted(sources)
     # verify: the policy's unit tests and the check on its packaged jar run before it is used.
     build_with_maven(DOCKER_DIR / "pom.xml", "mm2.runtime.output", cache, "verify", inputs)
     return RuntimeJars(cache / "libs", cache / "agent" / "jmx_prometheus_javaagent.jar")
