@@ -207,6 +207,9 @@ class ConnectSettings(Settings):
     # Networks allowed to reach the REST port besides the workers themselves (an internal LB, a VPN).
     registration_cidrs: list[str] = []
     exactly_once: bool = True
+    # One worker per node (required: a lost node costs one worker), or only preferably (a cluster
+    # with fewer nodes than workers, such as a one-node test cluster).
+    worker_anti_affinity: Literal["required", "preferred"] = "required"
     # How long a lost worker's tasks wait before moving (Connect's default is 5 minutes).
     rebalance_delay_ms: Annotated[int, Field(ge=0)] = 60_000
     # How long `pulumi up` waits for a connector and its tasks to reach their declared state.
@@ -283,7 +286,8 @@ class StackSettings(Settings):
             problems.append("cluster: required on platform eks (kind: new or existing)")
         if self.connect.replicas < 2:
             problems.append("connect.replicas: must be at least 2 on eks, so that a worker can fail")
-        if isinstance(self.cluster, NewCluster) and self.connect.replicas > self.cluster.node_group.desired_size:
+        one_per_node = self.connect.worker_anti_affinity == "required"
+        if one_per_node and isinstance(self.cluster, NewCluster) and self.connect.replicas > self.cluster.node_group.desired_size:
             # The workers' required pod anti-affinity puts one per node: the rest would stay
             # Pending and `pulumi up` would wait for the Deployment until it times out.
             problems.append(

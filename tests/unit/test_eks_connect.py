@@ -8,9 +8,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.mocked_program import IMAGE_DIGEST, PROJECT_ROOT, SECRETS, ProgramRun, run_program
-from stackconfig.load import PROJECT
+from harness.mocked_program import (
+    EKS_ACCOUNT,
+    IMAGE_DIGEST,
+    PROJECT_ROOT,
+    SECRETS,
+    ProgramRun,
+    engine_config,
+    integral,
+    run_program,
+    secret_values,
+    staging_values,
+)
+from stackconfig.load import PROJECT, load_stack
 from workload import image_layout
+from workload.kubernetes import render_workload
 from workload.worker_files import checksum
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -361,3 +373,29 @@ def test_stack_outputs(staging: ProgramRun) -> None:
     }
     assert staging.outputs["connectNamespace"] == "mirrormaker2"
     assert staging.outputs["ecrRepositoryUrl"] == "111111111111.dkr.ecr.eu-west-1.amazonaws.com/mm2-eks-staging"
+
+
+# --- One renderer -------------------------------------------------------------------------------
+
+
+def test_the_component_declares_exactly_the_rendered_workload(staging: ProgramRun) -> None:
+    """What the Kubernetes tests apply to a real cluster is, field for field, what the program deploys."""
+    secrets = secret_values()
+    settings, stack_secrets = load_stack(engine_config({**staging_values(), **secrets}), set(secrets))
+    workload = render_workload(
+        settings,
+        stack_secrets,
+        image=staging.outputs["imageDigest"],
+        node_labels={"workload": "mirrormaker2"},
+        role_arn=f"arn:aws:iam::{EKS_ACCOUNT}:role/mm2-staging-connect-workers",
+    )
+    component = staging.one("mm2:k8s:ConnectCluster").urn
+    declared = {
+        (r.inputs["kind"], r.inputs["metadata"]["name"]): integral(r.inputs)
+        for r in staging.registrations
+        if r.parent == component and r.type.startswith("kubernetes:")
+    }
+    rendered = {(m["kind"], m["metadata"]["name"]): m for m in workload.manifests()}
+    assert declared.keys() == rendered.keys()
+    for key, manifest in rendered.items():
+        assert declared[key] == manifest, f"{key}: the component declares something else than the renderer"
