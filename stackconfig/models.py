@@ -287,7 +287,11 @@ class StackSettings(Settings):
         if self.connect.replicas < 2:
             problems.append("connect.replicas: must be at least 2 on eks, so that a worker can fail")
         one_per_node = self.connect.worker_anti_affinity == "required"
-        if one_per_node and isinstance(self.cluster, NewCluster) and self.connect.replicas > self.cluster.node_group.desired_size:
+        if (
+            one_per_node
+            and isinstance(self.cluster, NewCluster)
+            and self.connect.replicas > self.cluster.node_group.desired_size
+        ):
             # The workers' required pod anti-affinity puts one per node: the rest would stay
             # Pending and `pulumi up` would wait for the Deployment until it times out.
             problems.append(

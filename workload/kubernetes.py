@@ -220,7 +220,10 @@ def _deployment(
 
 
 def _affinity(settings: StackSettings, names: WorkerNames, node_labels: Mapping[str, str]) -> Manifest:
-    one_per_node: Manifest = {"labelSelector": {"matchLabels": names.select_labels}, "topologyKey": "kubernetes.io/hostname"}
+    one_per_node: Manifest = {
+        "labelSelector": {"matchLabels": names.select_labels},
+        "topologyKey": "kubernetes.io/hostname",
+    }
     anti_affinity: Manifest
     if settings.connect.worker_anti_affinity == "required":
         # One worker per node: a lost node costs one worker.
