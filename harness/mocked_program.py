@@ -1,7 +1,7 @@
 """Run the Pulumi program for a stack under mocks and record everything it registers.
 
 `run_program` loads the stack config exactly as the engine would hand it over (structured values
-as JSON text, secret keys marked), runs `build_eks_stack` with `preview=False` mocks so that every
+as JSON text, secret keys marked), runs the stack (`stacks.build_stack`) with `preview=False` mocks so that every
 output resolves, and returns each registration with:
 - `inputs`: the inputs as the provider would receive them (camelCase, secrets unwrapped);
 - `raw`: the same on the wire, where a secret is still wrapped in Pulumi's secret envelope, so a
@@ -30,7 +30,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 
 from stackconfig.load import PROJECT, load_stack
-from stacks.eks import build_eks_stack
+from stacks import build_stack
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STAGING_FILE = PROJECT_ROOT / "Pulumi.staging.yaml"
@@ -232,7 +232,7 @@ def _run(config: dict[str, str], secret_keys: list[str], project_root: Path, sta
 
     def program() -> pulumi.Output[Any]:
         settings, secrets = load_stack()
-        stack_outputs = build_eks_stack(settings, secrets, project_root)
+        stack_outputs = build_stack(settings, secrets, project_root)
         # Resolved values only: the assertion below fails if this callback never ran.
         resolved = pulumi.Output.from_input(stack_outputs).apply(outputs.update)
         secrets_found: pulumi.Output[None] = pulumi.Output.from_input(find_secrets(stack_outputs))

@@ -83,6 +83,8 @@ def load_secrets(settings: StackSettings, raw: Mapping[str, Any], secret_keys: s
         problems.append(f"{PROJECT}:connectPassword is required: the password of the Connect REST API's basic auth")
     if settings.cluster is not None and settings.cluster.kind == "existing" and "kubeconfig" not in raw:
         problems.append(f"{PROJECT}:kubeconfig is required with cluster.kind existing")
+    if settings.platform is Platform.KUBERNETES and "kubeconfig" not in raw:
+        problems.append(f"{PROJECT}:kubeconfig is required on platform kubernetes (it names the cluster)")
     if problems:
         raise StackConfigError(problems)
     return StackSecrets(

@@ -34,6 +34,8 @@ class Settings(BaseModel):
 
 class Platform(StrEnum):
     EKS = "eks"
+    # Any Kubernetes cluster reached by a kubeconfig, an image from any registry: no AWS resource.
+    KUBERNETES = "kubernetes"
     LOCAL = "local"
 
 
@@ -187,9 +189,21 @@ EksCluster = Annotated[NewCluster | ExistingCluster, Field(discriminator="kind")
 
 
 class ImageSettings(Settings):
+    # eks: the ECR repository the program builds and pushes the image to.
     repository_name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._/-]*$")] = "mm2-eks"
     platform: Literal["linux/amd64", "linux/arm64"] = "linux/amd64"
     keep_last: Annotated[int, Field(ge=1, le=1000)] = 10
+    # kubernetes: an image built elsewhere (`make image`, a CI pipeline), best by digest.
+    reference: Annotated[str | None, Field(pattern=r"^[a-z0-9][a-z0-9._:/@-]*$")] = None
+    # None leaves Kubernetes' default; Never for an image loaded into the nodes without a registry.
+    pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = None
+
+
+class KubernetesSettings(Settings):
+    """Platform kubernetes: an existing cluster, given by the secret `kubeconfig` key."""
+
+    # The node labels the workers' node affinity requires (none: any node).
+    node_labels: dict[str, str] = {}
 
 
 class ConnectSettings(Settings):
@@ -257,6 +271,7 @@ class StackSettings(Settings):
     aws: AwsSettings | None = None
     cluster: EksCluster | None = None
     image: ImageSettings = ImageSettings()
+    kubernetes: KubernetesSettings = KubernetesSettings()
     local: LocalSettings = LocalSettings()
     # A configured source without connector files loses all its connectors on `pulumi up`: refused
     # unless this is true (connect/connector_tree.py).
@@ -272,7 +287,11 @@ class StackSettings(Settings):
 
     def platform_problems(self) -> list[str]:
         """Rules that span several keys; each problem names the keys it is about."""
-        return self.eks_problems() if self.platform is Platform.EKS else self.local_problems()
+        if self.platform is Platform.EKS:
+            return self.eks_problems()
+        if self.platform is Platform.KUBERNETES:
+            return self.kubernetes_problems()
+        return self.local_problems()
 
     def clusters_by_key(self) -> dict[str, KafkaCluster]:
         """Every cluster under the config key that defines it."""
@@ -321,6 +340,23 @@ class StackSettings(Settings):
                     f"sources.{name}.network.accepterRoleArn: required because the peer VPC is in account "
                     f"{network.account_id}, not {self.aws.account_id}"
                 )
+        return problems
+
+    def kubernetes_problems(self) -> list[str]:
+        problems = []
+        if self.image.reference is None:
+            problems.append("image.reference: required on platform kubernetes (an image built elsewhere)")
+        for key in ("aws", "cluster"):
+            if getattr(self, key) is not None:
+                problems.append(f"{key}: not used on platform kubernetes (no AWS resource is created)")
+        for key, cluster in self.clusters_by_key().items():
+            if not cluster.bootstrap_servers:
+                problems.append(f"{key}.bootstrapServers: required on platform kubernetes")
+            if cluster.auth.mode == "iam":
+                problems.append(f"{key}.auth.mode: iam needs an EKS service account role; use platform eks")
+        for name, source in self.sources.items():
+            if source.network is not None:
+                problems.append(f"sources.{name}.network: VPC peering is only managed on platform eks")
         return problems
 
     def local_problems(self) -> list[str]:

@@ -232,27 +232,19 @@ def _affinity(settings: StackSettings, names: WorkerNames, node_labels: Mapping[
         anti_affinity = {
             "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": one_per_node}]
         }
-    return {
+    affinity: Manifest = {"podAntiAffinity": anti_affinity}
+    if node_labels:
         # The node group created (or labelled) for MirrorMaker 2, and nothing else.
-        "nodeAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [
-                    {
-                        "matchExpressions": [
-                            {"key": key, "operator": "In", "values": [value]}
-                            for key, value in sorted(node_labels.items())
-                        ]
-                    }
-                ]
-            }
-        },
-        "podAntiAffinity": anti_affinity,
-    }
+        expressions = [{"key": key, "operator": "In", "values": [value]} for key, value in sorted(node_labels.items())]
+        affinity["nodeAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": expressions}]}
+        }
+    return affinity
 
 
 def _worker_container(settings: StackSettings, image: Any) -> Manifest:
     connect = settings.connect
-    return {
+    container: Manifest = {
         "name": CONTAINER_NAME,
         "image": image,
         "args": [image_layout.WORKER_PROPERTIES],
@@ -298,6 +290,9 @@ def _worker_container(settings: StackSettings, image: Any) -> Manifest:
             {"name": "tmp", "mountPath": image_layout.TMP_DIR},
         ],
     }
+    if settings.image.pull_policy is not None:
+        container["imagePullPolicy"] = settings.image.pull_policy
+    return container
 
 
 def _volumes(names: WorkerNames) -> list[Manifest]:
