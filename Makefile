@@ -5,12 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench clean image
 
 run: setup
 	$(PY) -m localrun
 
-test: setup lint
+test: setup lint image
 	mvn --batch-mode --quiet --strict-checksums -f docker/pom.xml -pl replication-policy,worker-extensions verify
 	$(PY) -m pytest
 
@@ -36,8 +36,7 @@ clean:
 	-$(PY) -m localkafka down
 	rm -rf .cache .local .pulumi-state
 
-# The image without a Docker engine: buildah, with stand-in Debian bases when the pinned ones cannot
-# be pulled; also writes .cache/image/mm2-eks.oci.tar for `ctr images import` (tools/image/build.sh).
-.PHONY: image
+# The image without a Docker engine: buildah, with stand-in Debian bases unless the pinned ones are
+# in storage; also writes .cache/image/mm2-eks.oci.tar for `ctr images import` (tools/image/build.sh).
 image:
 	tools/image/build.sh
