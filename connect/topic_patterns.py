@@ -31,9 +31,6 @@ class PatternReport:
     # pattern -> the names (of those asked about) that it matches in full
     matches: dict[str, frozenset[str]]
 
-    def matching(self, patterns: Sequence[str], name: str) -> bool:
-        return any(name in self.matches.get(pattern, frozenset()) for pattern in patterns)
-
 
 def check_patterns(patterns: Sequence[str], names: Sequence[str]) -> PatternReport:
     unique_patterns = sorted(set(patterns))

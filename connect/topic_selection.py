@@ -44,8 +44,14 @@ class TopicSelection:
     def literal_names(self) -> set[str]:
         return {pattern for pattern in self.include if not _METACHARACTERS.search(pattern)}
 
-    def selects(self, report: PatternReport, topic: str) -> bool:
-        return report.matching(self.include, topic) and not report.matching(self.exclude, topic)
+    @property
+    def open_patterns(self) -> list[str]:
+        return [pattern for pattern in self.include if _METACHARACTERS.search(pattern)]
+
+    def selected_names(self, report: PatternReport) -> set[str]:
+        """The names (of those the report was asked about) this filter selects."""
+        included = set().union(*(report.matches.get(pattern, frozenset()) for pattern in self.include))
+        return included - set().union(*(report.matches.get(pattern, frozenset()) for pattern in self.exclude))
 
 
 class _Spec(Protocol):  # what this module reads of connect.connector_tree.ConnectorSpec
@@ -90,21 +96,30 @@ def check_selections(specs: Sequence[_Spec], problems: list[str], warnings: list
             )
     if any(pattern in report.errors for pattern in everything):
         return
-    for first, second in itertools.combinations(sorted(selections, key=lambda s: s.source_file), 2):
-        if first.source_cluster != second.source_cluster:
-            continue
-        both = sorted(name for name in names if first.selects(report, name) and second.selects(report, name))
-        if both:
-            problems.append(
-                f"{second.source_file}: selects topic(s) {both} that {first.source_file} mirrors too; "
-                "each record would arrive twice. Select each topic in one connector only "
-                "(or exclude it with topics.exclude)"
-            )
-        elif _may_meet(first, second):
+    ordered = sorted(selections, key=lambda selection: selection.source_file)
+    # Which connectors select each named topic: one pass per connector, not one per pair of them.
+    selected_by: dict[tuple[str, str], list[TopicSelection]] = {}
+    for selection in ordered:
+        for name in selection.selected_names(report):
+            selected_by.setdefault((selection.source_cluster, name), []).append(selection)
+    shared: dict[tuple[str, str], list[str]] = {}
+    for (_, name), both in selected_by.items():
+        for first, second in itertools.combinations(both, 2):
+            shared.setdefault((first.source_file, second.source_file), []).append(name)
+    for (first_file, second_file), topics in sorted(shared.items()):
+        problems.append(
+            f"{second_file}: selects topic(s) {sorted(topics)} that {first_file} mirrors too; "
+            "each record would arrive twice. Select each topic in one connector only "
+            "(or exclude it with topics.exclude)"
+        )
+    open_ones = [selection for selection in ordered if selection.open_patterns]
+    for first, second in itertools.combinations(open_ones, 2):
+        same_source = first.source_cluster == second.source_cluster
+        if same_source and (first.source_file, second.source_file) not in shared and _may_meet(first, second):
             warnings.append(
-                f"{second.source_file} and {first.source_file}: their topic patterns may select the same topic "
-                f"({', '.join(first.include)} / {', '.join(second.include)}); a topic selected by both would be "
-                "mirrored twice"
+                f"{second.source_file} and {first.source_file}: their topic patterns may select the same "
+                f"topic ({', '.join(first.include)} / {', '.join(second.include)}); a topic selected by both "
+                "would be mirrored twice"
             )
 
 
@@ -123,9 +138,7 @@ def _selection(spec: _Spec) -> TopicSelection:
 def _may_meet(first: TopicSelection, second: TopicSelection) -> bool:
     """Whether two patterns could select one topic, as far as their fixed prefixes tell (names
     were matched exactly above, so only pattern against pattern is left)."""
-    open_first = [p for p in first.include if _METACHARACTERS.search(p)]
-    open_second = [p for p in second.include if _METACHARACTERS.search(p)]
-    return any(_prefixes_agree(a, b) for a in open_first for b in open_second)
+    return any(_prefixes_agree(a, b) for a in first.open_patterns for b in second.open_patterns)
 
 
 def _prefixes_agree(first: str, second: str) -> bool:
