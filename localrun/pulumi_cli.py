@@ -27,6 +27,7 @@ from connect.secret_file import write_secret
 from localkafka.paths import REPO_ROOT
 
 BUILD_SCRIPT = REPO_ROOT / "tools" / "pulumi" / "build.sh"
+KUBERNETES_BUILD_SCRIPT = REPO_ROOT / "tools" / "pulumi-kubernetes" / "build.sh"
 DEFAULT_STATE_DIR = REPO_ROOT / ".pulumi-state"
 PASSPHRASE_FILE = REPO_ROOT / ".local" / "pulumi-passphrase"
 
@@ -42,6 +43,14 @@ def cli_bin_dir() -> Path:
     result = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"building the Pulumi CLI failed:\n{result.stderr[-4000:]}")
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def kubernetes_plugin_dir() -> Path:
+    """Build (or find) pulumi-resource-kubernetes; the script prints its bin folder as the last line."""
+    result = subprocess.run(["bash", str(KUBERNETES_BUILD_SCRIPT)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"building pulumi-resource-kubernetes failed:\n{result.stderr[-4000:]}")
     return Path(result.stdout.strip().splitlines()[-1])
 
 
@@ -113,6 +122,20 @@ class PulumiCli:
         with tempfile.TemporaryDirectory() as scratch:
             shutil.copy(self.project_dir / "Pulumi.yaml", scratch)
             self.run("stack", "init", stack, cwd=Path(scratch))
+
+    def install_kubernetes_plugin(self) -> None:
+        """Our build of the Kubernetes provider, installed into this PULUMI_HOME under its version.
+
+        The Python SDK (pinned to the same version in requirements.txt) asks for exactly that
+        version; installing it from a file needs no download.
+        """
+        bin_dir = kubernetes_plugin_dir()
+        version = bin_dir.parent.name.removeprefix("v")  # .cache/pulumi-kubernetes/v4.25.0/bin
+        listed = json.loads(self.run("plugin", "ls", "--json").stdout or "[]")
+        if any(p["kind"] == "resource" and p["name"] == "kubernetes" and p["version"] == version for p in listed):
+            return
+        plugin = str(bin_dir / "pulumi-resource-kubernetes")
+        self.run("plugin", "install", "resource", "kubernetes", version, "--file", plugin)
 
     def config_copy(self, stack: str) -> Path:
         """A fresh copy of Pulumi.<stack>.yaml for --config-file (see the module docstring)."""
