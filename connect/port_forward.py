@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import select
 import socket
 import threading
@@ -28,7 +29,11 @@ API_TIMEOUT_SECONDS = 15
 
 
 class PortForwardError(Exception):
-    pass
+    """The tunnel cannot reach a worker; `permanent` when retrying cannot help (RBAC, credentials)."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def forwarded_url(kubeconfig: str, namespace: str, selector: str, port: int) -> str:
@@ -46,6 +51,13 @@ def forwarded_url(kubeconfig: str, namespace: str, selector: str, port: int) -> 
                     "check the secret config value `kubeconfig` or the cluster outputs"
                 ) from None
             tunnel = Tunnel(PodTarget(api, namespace, selector, port))
+            # One stream opened and closed now, so that a missing permission or pod is reported
+            # here, with its cause, instead of as refused connections in the relay thread.
+            try:
+                tunnel.target.check()
+            except PortForwardError:
+                tunnel.close()
+                raise
             tunnel.start()
             _TUNNELS[key] = tunnel
     return tunnel.url
@@ -59,9 +71,12 @@ class PodTarget:
     port: int
 
     def ready_pod(self) -> str:
-        pods = self.api.list_namespaced_pod(
-            self.namespace, label_selector=self.selector, _request_timeout=API_TIMEOUT_SECONDS
-        ).items
+        try:
+            pods = self.api.list_namespaced_pod(
+                self.namespace, label_selector=self.selector, _request_timeout=API_TIMEOUT_SECONDS
+            ).items
+        except Exception as error:  # noqa: BLE001 - the client raises ApiException and transport errors
+            raise _explain(error, "list pods", self.namespace, "list on pods") from None
         ready = sorted(pod.metadata.name for pod in pods if _is_ready(pod))
         if not ready:
             raise PortForwardError(
@@ -73,10 +88,16 @@ class PodTarget:
     def open_stream(self) -> Any:
         """A socket-like object connected to the pod's port, over the Kubernetes API."""
         pod = self.ready_pod()
-        forward = portforward(
-            self.api.connect_get_namespaced_pod_portforward, pod, self.namespace, ports=str(self.port)
-        )
-        return forward.socket(self.port)
+        try:
+            forward = portforward(
+                self.api.connect_get_namespaced_pod_portforward, pod, self.namespace, ports=str(self.port)
+            )
+            return forward.socket(self.port)
+        except Exception as error:  # noqa: BLE001 - ApiException, websocket and transport errors
+            raise _explain(error, f"port-forward to pod {pod}", self.namespace, "create on pods/portforward") from None
+
+    def check(self) -> None:
+        self.open_stream().close()
 
 
 class Tunnel:
@@ -107,13 +128,34 @@ class Tunnel:
             threading.Thread(target=self._serve, args=(local,), daemon=True).start()
 
     def _serve(self, local: socket.socket) -> None:
+        # Each connection picks a Ready pod anew: when a worker pod goes away, the next request
+        # (the REST client retries) reaches one that is still there.
         try:
             remote = self.target.open_stream()
-        except Exception:  # noqa: BLE001 - the HTTP client sees a closed connection and retries
-            self.serving = False  # reopen (and re-pick a pod) on the next call
-            local.close()
+        except PortForwardError as error:
+            answer_with_error(local, error)
             return
         relay(local, remote)
+
+
+def answer_with_error(local: socket.socket, error: PortForwardError) -> None:
+    """Tell the HTTP client why, as Connect would: JSON with a `message` (503 retried, 403 not)."""
+    status = "403 Forbidden" if error.permanent else "503 Service Unavailable"
+    body = json.dumps({"error_code": int(status[:3]), "message": f"port-forward: {error}"}).encode()
+    try:
+        local.settimeout(5)
+        request = b""
+        while b"\r\n\r\n" not in request and len(request) < 65536:  # read the request head first
+            chunk = local.recv(_CHUNK)
+            if not chunk:
+                break
+            request += chunk
+        head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        local.sendall(head.encode() + b"Connection: close\r\n\r\n" + body)
+    except OSError:
+        pass
+    finally:
+        local.close()
 
 
 def relay(local: Any, remote: Any) -> None:
@@ -135,6 +177,24 @@ def relay(local: Any, remote: Any) -> None:
         for end in sockets:
             with contextlib.suppress(OSError):
                 end.close()
+
+
+def _explain(error: Exception, action: str, namespace: str, rbac: str) -> PortForwardError:
+    """What went wrong, in words an operator acts on; never the kubeconfig or a token."""
+    status = getattr(error, "status", None)
+    text = f"{getattr(error, 'reason', '')} {error}"
+    if status == 403 or "403" in text:
+        return PortForwardError(
+            f"the kubeconfig's identity may not {action} in namespace {namespace!r}: Kubernetes RBAC "
+            f"forbids it (it needs a Role allowing {rbac} in that namespace)",
+            permanent=True,
+        )
+    if status == 401 or "401" in text:
+        return PortForwardError(
+            f"the Kubernetes API rejected the kubeconfig's credentials while trying to {action}", permanent=True
+        )
+    reason = getattr(error, "reason", None) or type(error).__name__
+    return PortForwardError(f"could not {action} in namespace {namespace!r} through the Kubernetes API: {reason}")
 
 
 def _core_api(kubeconfig: str) -> Any:

@@ -18,7 +18,7 @@ from stackconfig.models import Platform, SaslAuth, SaslCredentials, StackSecrets
 
 PROJECT = "mm2-eks"
 # Config keys whose values are secrets: set with `pulumi config set --secret`, held as SecretStr.
-SECRET_CONFIG_KEYS = ("credentials", "connectPassword", "kubeconfig")
+SECRET_CONFIG_KEYS = ("credentials", "connectPassword", "kubeconfig", "registrationKubeconfig")
 UNKNOWN_STACK_KEY = "check its spelling against README's configuration reference"
 
 
@@ -91,6 +91,9 @@ def load_secrets(settings: StackSettings, raw: Mapping[str, Any], secret_keys: s
         connect_password=SecretStr(str(raw["connectPassword"])),
         credentials=credentials,
         kubeconfig=SecretStr(str(raw["kubeconfig"])) if "kubeconfig" in raw else None,
+        registration_kubeconfig=(
+            SecretStr(str(raw["registrationKubeconfig"])) if "registrationKubeconfig" in raw else None
+        ),
     )
 
 

@@ -386,3 +386,6 @@ class StackSecrets:
     connect_password: SecretStr | None = None
     credentials: Mapping[str, SaslCredentials] = field(default_factory=dict)
     kubeconfig: SecretStr | None = None
+    # The identity `pulumi up` registers connectors with, through a port-forward: it needs only
+    # pods list/get and pods/portforward in the workers' namespace. Unset: the kubeconfig above.
+    registration_kubeconfig: SecretStr | None = None

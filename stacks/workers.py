@@ -92,6 +92,8 @@ def deploy_workers(
             worker_labels=connect.select_labels,
             opts=pulumi.ResourceOptions(providers=[cluster_provider]),
         )
+    if secrets.registration_kubeconfig is not None:
+        kubeconfig = pulumi.Output.secret(secrets.registration_kubeconfig.get_secret_value())
     access = ConnectAccess(
         username=settings.connect.rest_username,
         password=pulumi.Output.secret(secrets.connect_password.get_secret_value()),
