@@ -15,8 +15,8 @@ and root stack in context variables, so runs cannot leak into each other.
 from __future__ import annotations
 
 import contextvars
-import functools
 import copy
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
