@@ -50,7 +50,14 @@ class Project:
         path.write_text(yaml.safe_dump(document))
 
 
-def copy_project(runtime: LocalRuntime, directory: Path, stack: str) -> Project:
+def copy_project(
+    runtime: LocalRuntime, directory: Path, stack: str, config: dict[str, Any] | None = None
+) -> Project:
+    """The program and connectors/local in `directory`, with a stack bound to `runtime`.
+
+    `config` replaces Pulumi.local.yaml's settings (for a stack on another platform that uses the
+    runtime's clusters); its secrets are set afterwards with `PulumiCli.set_secret`.
+    """
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     directory.mkdir(parents=True, exist_ok=True)
     for name in PROGRAM:
@@ -63,6 +70,8 @@ def copy_project(runtime: LocalRuntime, directory: Path, stack: str) -> Project:
     (directory / ".venv").symlink_to(REPO_ROOT / ".venv")
     stack_config = yaml.safe_load((REPO_ROOT / "Pulumi.local.yaml").read_text())
     stack_config["config"]["mm2-eks:local"] = {"runtimeDir": str(runtime.runtime_dir)}
+    if config is not None:
+        stack_config["config"] = dict(config)
     (directory / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(stack_config))
 
     state = runtime.state()

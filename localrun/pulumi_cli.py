@@ -123,6 +123,24 @@ class PulumiCli:
             shutil.copy(self.project_dir / "Pulumi.yaml", scratch)
             self.run("stack", "init", stack, cwd=Path(scratch))
 
+    def set_secret(self, stack: str, key: str, value: str) -> None:
+        """`pulumi config set --secret`, the value on stdin: never on a command line (process list)."""
+        command = [
+            str(self.bin_dir / "pulumi"),
+            "config",
+            "set",
+            "--secret",
+            "--stack",
+            stack,
+            key,
+            "--non-interactive",
+        ]
+        result = subprocess.run(
+            command, cwd=self.project_dir, env=self.env(), input=value, text=True, capture_output=True
+        )
+        if result.returncode != 0:
+            raise PulumiError(command, result.returncode, result.stdout + result.stderr)
+
     def install_kubernetes_plugin(self) -> None:
         """Our build of the Kubernetes provider, installed into this PULUMI_HOME under its version.
 
