@@ -70,9 +70,14 @@ class ConnectCluster(pulumi.ComponentResource):
         self.role_arn = self._iam_role(identity) if identity is not None else None
         workload = render_workload(settings, secrets, image=image, node_labels=node_labels, role_arn=self.role_arn)
 
-        namespace = _declare(kubernetes.core.v1.Namespace, f"{name}-namespace", workload.namespace, self._here)
-        self.namespace_ref = namespace.metadata.apply(lambda metadata: str(metadata.name))
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        owned: list[pulumi.Resource] = []
+        if settings.connect.create_namespace:
+            namespace = _declare(kubernetes.core.v1.Namespace, f"{name}-namespace", workload.namespace, self._here)
+            self.namespace_ref = namespace.metadata.apply(lambda metadata: str(metadata.name))
+            owned.append(namespace)
+        else:
+            self.namespace_ref = pulumi.Output.from_input(self.namespace)
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=owned)
         mounted = [
             _declare(
                 kubernetes.core.v1.ServiceAccount, f"{name}-service-account", workload.service_account, in_namespace
@@ -86,7 +91,7 @@ class ConnectCluster(pulumi.ComponentResource):
             kubernetes.apps.v1.Deployment,
             f"{name}-workers",
             workload.deployment,
-            pulumi.ResourceOptions(parent=self, depends_on=[namespace, *mounted]),
+            pulumi.ResourceOptions(parent=self, depends_on=[*owned, *mounted]),
         )
         _declare(kubernetes.core.v1.Service, f"{name}-service", workload.service, in_namespace)
         _declare(

@@ -224,6 +224,8 @@ class ConnectSettings(Settings):
     # One worker per node (required: a lost node costs one worker), or only preferably (a cluster
     # with fewer nodes than workers, such as a one-node test cluster).
     worker_anti_affinity: Literal["required", "preferred"] = "required"
+    # False: the namespace exists already (made by whoever runs the cluster), and is left alone.
+    create_namespace: bool = True
     # How long a lost worker's tasks wait before moving (Connect's default is 5 minutes).
     rebalance_delay_ms: Annotated[int, Field(ge=0)] = 60_000
     # How long `pulumi up` waits for a connector and its tasks to reach their declared state.

@@ -124,3 +124,11 @@ def test_the_kubeconfig_is_required(project: Path) -> None:
     with pytest.raises(StackConfigError) as raised:
         run_program(values(), without, project_root=project, stack="selfmanaged")
     assert raised.value.problems == ["mm2-eks:kubeconfig is required on platform kubernetes (it names the cluster)"]
+
+
+def test_an_existing_namespace_is_left_alone(project: Path) -> None:
+    config = values()
+    config[f"{PROJECT}:connect"]["createNamespace"] = False
+    run = run_program(config, secrets(), project_root=project, stack="selfmanaged")
+    assert run.of_type("kubernetes:core/v1:Namespace") == []
+    assert run.one("kubernetes:apps/v1:Deployment").inputs["metadata"]["namespace"] == "mirrormaker2"
