@@ -8,6 +8,7 @@ process made the calls (the Pulumi engine's provider host, a script, a test).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,10 +54,11 @@ class LogMark:
 
 
 class ConnectLog:
-    """Everything the workers logged after a mark."""
+    """Everything the workers logged after a mark: the local runtime's workers, or the given log
+    files (a container's log, which podman writes in the kubelet's CRI format)."""
 
-    def __init__(self, state: RuntimeState) -> None:
-        self._files = [log_file(state, worker) for worker in state.workers]
+    def __init__(self, state: RuntimeState | None = None, files: Sequence[Path] = ()) -> None:
+        self._files = [log_file(state, worker) for worker in state.workers] if state is not None else list(files)
 
     def mark(self) -> LogMark:
         return LogMark({str(path): _size(path) for path in self._files})
