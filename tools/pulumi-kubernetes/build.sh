@@ -40,6 +40,12 @@ stamp() {
 	} | sha256sum | cut -d' ' -f1
 }
 
+# One build at a time: a second caller (CI starts this build early, the tests ask for it later)
+# waits for the first, then finds the output up to date.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+flock 9
+
 # 1. Already built?
 if [[ "${PULUMI_KUBERNETES_FORCE_BUILD:-}" != "1" && -x "$BIN/$BINARY" && -f "$BIN/.stamp" &&
 	"$(cat "$BIN/.stamp")" == "$(stamp)" ]]; then
