@@ -1,8 +1,13 @@
 """python -m bench [--smoke] [--results-dir DIR]: every benchmark, side by side in one run.
 
-The full run takes about half an hour on 2 cores and writes bench/results/<time>.json, PNG plots
-and a Markdown table; `--smoke` runs every part with tiny sizes into a temporary folder, so that
-CI proves the harness works without timing anything.
+The parts, in order: the produce and consume ceilings and every settings profile round after round
+(bench/throughput.py, the profiles and their sources in bench/profiles.py); the ablation from stock
+to tuned; latency at a steady rate per profile; the program under mocks as connector files grow;
+1,000 connectors through the Pulumi CLI and the seed design's blind PUT loop (bench/program.py);
+one regex connector over hundreds of topics (bench/topic_scale.py). The full run takes about two
+and a half hours on 2 cores and writes bench/results/full-<time>.json, PNG plots and a Markdown
+table; `--smoke` runs every part with tiny sizes into a temporary folder, so that CI proves the
+harness works without timing anything.
 """
 
 from __future__ import annotations
@@ -11,16 +16,15 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import ablation, kafka_tools, mirroring, program, report
-from bench.common import BENCH_WORKER_HEAP, FULL, RESULTS_DIR, SMOKE, Sizes, ceiling_topic, log, machine, settle
-from bench.cpu import CpuMeter
+from bench import ablation, frozen_jars, kafka_tools, mirroring, program, report, throughput, topic_scale
+from bench.common import BENCH_WORKER_HEAP, FULL, RESULTS_DIR, SMOKE, Sizes, log, machine, settle
+from bench.profiles import PROFILES, TUNED, worker_order
 from localkafka import clients
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
@@ -48,20 +52,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.smoke:  # a smoke run may share the test session's runtime: leave its workers as they are
         os.environ.setdefault("MM2_LOCAL_WORKER_HEAP", BENCH_WORKER_HEAP)
+        log(f"using one copy of the runtime's jars for the whole run: {frozen_jars.freeze().libs_dir}")
     runtime = LocalRuntime(args.runtime_dir.resolve())
     log(f"starting the benchmark runtime in {runtime.runtime_dir}")
     runtime.up(workers=1)
     results: dict[str, Any] = {"mode": "smoke" if args.smoke else "full", "machine": machine(), "sizes": sizes.__dict__}
+    results["machine"]["worker_heap"] = os.environ.get("MM2_LOCAL_WORKER_HEAP", "the local runtime's default")
     started = time.monotonic()
-    try:
-        results |= run_all(runtime, sizes, work)
-    finally:
-        mirroring.use_profile(runtime, mirroring.TUNED)  # leave the workers as every stack runs them
-    results["total_seconds"] = round(time.monotonic() - started)
-
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = results_dir / f"{results['mode']}-{stamp}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    try:
+        run_all(runtime, sizes, work, results)
+    finally:
+        mirroring.use_profile(runtime, TUNED)  # leave the workers as every stack runs them
+        results["total_seconds"] = round(time.monotonic() - started)
+        results["machine"]["load_average_at_end"] = os.getloadavg()
+        # Written even when a part failed: the parts before it are kept ("complete": false).
+        path.write_text(json.dumps(results, indent=2) + "\n")
+        log(f"results in {path}")
     (results_dir / f"latest-{results['mode']}.json").write_text(json.dumps(results, indent=2) + "\n")
     table = report.markdown(results)
     (results_dir / f"latest-{results['mode']}.md").write_text(table)
@@ -71,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
-    state = mirroring.use_profile(runtime, mirroring.TUNED)
+def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path, results: dict[str, Any]) -> None:
+    """Every part in turn, each one's figures added to `results` as soon as it is done."""
+    results["complete"] = False
+    state = mirroring.use_profile(runtime, TUNED)
     n, size, partitions = sizes.records, sizes.record_size, sizes.partitions
 
     log(f"ceiling: ConsumerPerformance, {n} records from the source")
@@ -84,91 +94,49 @@ def run_all(runtime: LocalRuntime, sizes: Sizes, work: Path) -> dict[str, Any]:
     clients.delete_topics(state, "source", [source_topic])
 
     backlog = mirroring.Backlog(n, size, partitions, work, settle)
-    produce_runs: list[kafka_tools.ToolRun] = []
-    produce_cpu: list[dict[str, Any]] = []
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ("tuned", "tuned-no-eos", "stock", "mirrormaker1")}
-    for attempt in range(sizes.repeats):
-        log(f"round {attempt + 1} of {sizes.repeats}: ProducerPerformance, {n} x {size} B into the destination")
-        # The workers restart with each profile: the CPU meter reads their pids now.
-        with ceiling_topic(state, partitions) as topic, CpuMeter(runtime.state()) as cpu:
-            produce_runs.append(kafka_tools.produce(state, "destination", topic, n, size, work))
-        produce_cpu.append(cpu.report())
-        for profile in (mirroring.TUNED, mirroring.TUNED_NO_EOS, mirroring.STOCK):
-            log(f"round {attempt + 1}: mirroring a backlog of {n} records, profile {profile.name}")
-            runs[profile.name].append(mirroring.mirror_backlog(runtime, profile, backlog))
-            log(f"  {runs[profile.name][-1]['records_per_second']} records/s")
-        log(f"round {attempt + 1}: mirroring a backlog of {n} records with MirrorMaker 1 (Kafka 3.9)")
-        try:
-            runs["mirrormaker1"].append(mirroring.mirror_with_mm1(runtime, backlog))
-        except (RuntimeError, TimeoutError) as error:
-            runs["mirrormaker1"].append({"profile": {"name": "mirrormaker1"}, "error": str(error)[-500:]})
-    produce = mean_run(produce_runs)
-    throughput = [summarize(name, rows, produce["records_per_second"]) for name, rows in runs.items()]
-    ratios = {
-        "tuned_to_stock": round(throughput[0]["records_per_second"] / throughput[2]["records_per_second"], 2),
-        "tuned_to_produce_ceiling": throughput[0]["ratio_to_produce_ceiling"],
-    }
-    ceiling = {"produce": produce | {"cpu": produce_cpu}, "consume": consume.__dict__}
+    measured = throughput.run_rounds(runtime, sizes, backlog)
+    results["ceiling"] = {"produce": measured["ceiling"], "consume": consume.__dict__}
+    results["throughput"] = measured
+    produce_ceiling = measured["ceiling"]["records_per_second"]["median"]
 
     log("ablation: from stock to tuned, one group of settings at a time")
     steps = ablation.run_ablation(runtime, backlog, log)
     for step in steps:
-        step["ratio_to_produce_ceiling"] = round(step["records_per_second"] / produce["records_per_second"], 2)
+        step["ratio_to_produce_ceiling"] = round(step["records_per_second"] / produce_ceiling, 2)
+    results["ablation"] = steps
 
-    latency = []
-    for profile in (mirroring.TUNED, mirroring.STOCK):
+    latency: list[dict[str, Any]] = []
+    results["latency"] = latency
+    for profile in worker_order(tuple(PROFILES[name] for name in sizes.latency_profiles)):
         log(f"latency at {sizes.latency_rate} records/s for {sizes.latency_seconds} s, profile {profile.name}")
         settle()
         latency.append(
             mirroring.steady_latency(runtime, profile, sizes.latency_rate, sizes.latency_seconds, size, partitions)
         )
-    mirroring.use_profile(runtime, mirroring.TUNED)
+    mirroring.use_profile(runtime, TUNED)
 
-    evaluation = []
+    evaluation: list[dict[str, Any]] = []
+    results["evaluation"] = evaluation
     for files in sizes.program_files:
         log(f"evaluating the program under mocks with {files} connector files")
-        evaluation.append(program.evaluate_program(files, work))
+        evaluation.append(program.evaluate_program(files, work, profile=files == max(sizes.program_files)))
 
-    log(f"registering {sizes.registration_connectors} connectors: pulumi up versus a blind PUT loop")
-    registration = program.registration(runtime, sizes.registration_connectors, work)
-    return {
-        "ceiling": ceiling,
-        "throughput": throughput,
-        "ratios": ratios,
-        "ablation": steps,
-        "latency": latency,
-        "evaluation": evaluation,
-        "registration": registration,
-    }
+    log(f"registering {sizes.registration_connectors} connectors through the Pulumi CLI")
+    results["registration"] = program.registration(runtime, sizes.registration_connectors, work)
+    log(f"the seed design's blind PUT loop over {sizes.blind_connectors} connectors")
+    results["blind_put_loop"] = program.blind_put_loop(runtime, sizes.blind_connectors, work)
 
-
-def mean_run(runs: list[kafka_tools.ToolRun]) -> dict[str, Any]:
-    rates = [run.records_per_second for run in runs]
-    return {
-        "records": runs[0].records,
-        "records_per_second": round(statistics.mean(rates)),
-        "mb_per_second": round(statistics.mean(run.mb_per_second for run in runs), 1),
-        "runs_records_per_second": [round(rate) for rate in rates],
-    }
-
-
-def summarize(name: str, rows: list[dict[str, Any]], ceiling_rate: float) -> dict[str, Any]:
-    """One row per profile: the mean of its rounds, each round's figure kept beside it."""
-    good = [row for row in rows if "error" not in row]
-    if not good:
-        return rows[-1]
-    summary = dict(good[-1])
-    summary["records_per_second"] = round(statistics.mean(row["records_per_second"] for row in good))
-    summary["mb_per_second"] = round(statistics.mean(row["mb_per_second"] for row in good), 1)
-    summary["seconds"] = round(statistics.mean(row["seconds"] for row in good), 2)
-    if all("records_per_second_from_first_record" in row for row in good):  # MirrorMaker 1 has no such figure
-        summary["records_per_second_from_first_record"] = round(
-            statistics.mean(row["records_per_second_from_first_record"] for row in good)
-        )
-    summary["rounds"] = good
-    summary["runs_records_per_second"] = [row["records_per_second"] for row in good]
-    summary["ratio_to_produce_ceiling"] = round(summary["records_per_second"] / ceiling_rate, 2)
-    return summary
+    results["scale"] = topic_scale.run_scale(
+        runtime,
+        sizes.scale_topics,
+        sizes.scale_partitions,
+        sizes.scale_records_per_partition,
+        size,
+        sizes.scale_idle_seconds,
+        sizes.scale_refresh_intervals,
+        sizes.scale_new_topic_samples,
+    )
+    results["complete"] = True
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.mirroring import Backlog, stock_config, time_connector
+from bench.mirroring import Backlog, time_connector
+from bench.profiles import stock_config
 from connect.connector_defaults import SOURCE
 from connect.local_runtime import RuntimeState
 from connect.worker_properties import PRODUCER_TUNING

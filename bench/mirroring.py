@@ -1,10 +1,6 @@
 """Mirroring throughput (a backlog) and end-to-end latency (a steady rate), per settings profile.
 
-Profiles:
-- tuned: this project's worker (connect/worker_properties.py) and connector defaults
-  (connect/connector_defaults.py), exactly-once on, as every stack runs;
-- tuned-no-eos: the same without exactly-once, to show what transactions cost;
-- stock: what the seed designs ran: Connect's producer defaults, gzip, one task, no consumer tuning.
+The profiles, and where each one's settings came from, are in bench/profiles.py.
 """
 
 from __future__ import annotations
@@ -12,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import re
 import statistics
-import tempfile
 import threading
 import time
 import urllib.request
@@ -25,82 +20,24 @@ from typing import Any
 from confluent_kafka import KafkaException, TopicPartition
 
 from bench import kafka_tools
-from bench.cpu import CpuMeter
-from connect.cluster_connection import client_properties
-from connect.connector_defaults import SOURCE_CONNECTOR
-from connect.connector_tree import load_connector_tree
-from connect.local_runtime import RuntimeState, cluster_endpoints, connect_endpoint, local_tree_context
+from bench.cpu import TOOLS, CpuMeter, efficiency
+from bench.profiles import Profile
+from connect.local_runtime import RuntimeState, connect_endpoint
 from connect.polling import PollTimeout, poll_until
 from connect.rest import ConnectClient
-from connect.worker_properties import BYTE_ARRAY_CONVERTER
 from localkafka import clients
 from localkafka.runtime import LocalRuntime
 
-IDENTITY_POLICY = "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
 LATENCY_WARMUP_SECONDS = 3
 MAX_WATCH_FAILURES = 120  # consecutive failed reads of end offsets, about a minute
 
 
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    producer_tuning: bool
-    exactly_once: bool
-    tasks: int
-
-    def connector_config(self, state: RuntimeState, topic: str) -> dict[str, str]:
-        if self.producer_tuning:
-            return _tuned_config(state, topic, self.tasks, self.exactly_once)
-        return stock_config(state, topic)
-
-
-TUNED = Profile("tuned", producer_tuning=True, exactly_once=True, tasks=4)
-TUNED_NO_EOS = Profile("tuned-no-eos", producer_tuning=True, exactly_once=False, tasks=4)
-STOCK = Profile("stock", producer_tuning=False, exactly_once=False, tasks=1)
-PROFILES = {profile.name: profile for profile in (TUNED, TUNED_NO_EOS, STOCK)}
-
-
-def _tuned_config(state: RuntimeState, topic: str, tasks: int, exactly_once: bool) -> dict[str, str]:
-    """Exactly what a connector file `{"config": {"topics": ..., "tasks.max": ...}}` becomes."""
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch) / "bench" / "destination" / "source"
-        folder.mkdir(parents=True)
-        (folder / f"{topic}.json").write_text(
-            f'{{"config": {{"connector.class": "MirrorSourceConnector", "topics": "{topic}", "tasks.max": {tasks}}}}}'
-        )
-        context = local_tree_context(state, Path(scratch), "bench", exactly_once=exactly_once)
-        [spec] = load_connector_tree(context).connectors
-    return spec.config
-
-
-def stock_config(state: RuntimeState, topic: str) -> dict[str, str]:
-    """MirrorMaker 2's own defaults plus what any working setup needs (connections, byte converters)."""
-    endpoints = cluster_endpoints(state)
-    config = {
-        "connector.class": SOURCE_CONNECTOR,
-        "topics": topic,
-        "tasks.max": "1",
-        "source.cluster.alias": "source",
-        "target.cluster.alias": "destination",
-        "replication.policy.class": IDENTITY_POLICY,
-        "key.converter": BYTE_ARRAY_CONVERTER,
-        "value.converter": BYTE_ARRAY_CONVERTER,
-        "header.converter": BYTE_ARRAY_CONVERTER,
-        "producer.override.compression.type": "gzip",
-        "replication.factor": "1",
-        "offset-syncs.topic.replication.factor": "1",
-        "offset-syncs.topic.location": "target",
-    }
-    for prefix, name in (("source.cluster.", "source"), ("target.cluster.", "destination")):
-        for key, value in client_properties(endpoints[name], str(state.secrets_dir)).items():
-            config[prefix + key] = value
-    return config
-
-
 def use_profile(runtime: LocalRuntime, profile: Profile) -> RuntimeState:
+    """The runtime with its workers as `profile` runs them (restarted only when they differ)."""
     state = runtime.state()
-    if (state.exactly_once, state.producer_tuning) != (profile.exactly_once, profile.producer_tuning):
-        runtime.restart_workers(exactly_once=profile.exactly_once, producer_tuning=profile.producer_tuning)
+    wanted = (profile.exactly_once, profile.worker_producer_tuning)
+    if (state.exactly_once, state.producer_tuning) != wanted:
+        runtime.restart_workers(exactly_once=profile.exactly_once, producer_tuning=profile.worker_producer_tuning)
     return runtime.state()
 
 
@@ -184,6 +121,11 @@ class Backlog:
         clients.delete_topics(state, "source", [topic])
         clients.delete_topics(state, "destination", [topic])
 
+    @property
+    def megabytes(self) -> float:
+        """MB as ProducerPerformance counts them (2^20 bytes), so that every MB/s figure agrees."""
+        return self.records * self.record_size / 1_048_576
+
     def rates(self, seconds: float) -> dict[str, Any]:
         return {
             "records": self.records,
@@ -191,7 +133,7 @@ class Backlog:
             "partitions": self.partitions,
             "seconds": round(seconds, 2),
             "records_per_second": round(self.records / seconds),
-            "mb_per_second": round(self.records * self.record_size / 1_048_576 / seconds, 1),
+            "mb_per_second": round(self.megabytes / seconds, 1),
         }
 
 
@@ -199,7 +141,11 @@ def mirror_backlog(runtime: LocalRuntime, profile: Profile, backlog: Backlog) ->
     """Fill a source topic first, then time MirrorMaker 2 from connector creation to the last record."""
     state = use_profile(runtime, profile)
     timed = time_connector(state, backlog, profile.name, lambda topic: profile.connector_config(state, topic))
-    return {"profile": asdict(profile), **timed}
+    return {"profile": describe(profile), **timed}
+
+
+def describe(profile: Profile) -> dict[str, Any]:
+    return asdict(profile) | {"tasks": profile.tasks}
 
 
 def time_connector(
@@ -233,7 +179,9 @@ def time_connector(
             backlog.drop(state, topic)
     rates = backlog.rates(finished - started)
     rates["records_per_second_from_first_record"] = round(records / (finished - first_record))
-    return {**rates, **cpu.report()}
+    rates["first_record_seconds"] = round(first_record - started, 2)
+    report = cpu.report()
+    return {**rates, **report, **efficiency(backlog.megabytes, report["cpu_seconds"])}
 
 
 def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
@@ -260,8 +208,15 @@ def mirror_with_mm1(runtime: LocalRuntime, backlog: Backlog) -> dict[str, Any]:
             process.kill()
             process.wait()
             backlog.drop(state, topic)
-    profile = {"name": "mirrormaker1", "exactly_once": False, "streams": 2}
-    return {"profile": profile, **backlog.rates(seconds), **cpu.report()}
+    profile = {"name": "mirrormaker1", "family": "mirrormaker1", "exactly_once": False, "streams": 2}
+    report = cpu.report()
+    # Its mirroring process is one of the bench's tools; the Connect worker meanwhile sits idle.
+    return {
+        "profile": profile,
+        **backlog.rates(seconds),
+        **report,
+        **efficiency(backlog.megabytes, report["cpu_seconds"], mirror=TOOLS),
+    }
 
 
 def _wait_for(done: Callable[[], bool], what: str, limit: float = 3600) -> None:
@@ -306,7 +261,7 @@ def steady_latency(
             clients.delete_topics(state, "destination", [topic])
     ordered = sorted(latency for produced_ms, latency in arrivals if produced_ms >= warm_from_ms)
     return {
-        "profile": asdict(profile),
+        "profile": describe(profile),
         "rate": rate,
         "seconds": seconds,
         "record_size": record_size,

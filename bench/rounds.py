@@ -1,10 +1,9 @@
-"""python -m bench.rounds [--rounds N]: the produce ceiling, tuned and tuned-no-eos, round after round.
+"""python -m bench.rounds [--profiles a,b] [--rounds N]: the produce ceiling and chosen profiles, round after round.
 
-The full run (`python -m bench`) measures each profile twice on a runtime it has just started. This
-shows how much of the exactly-once gap is warm-up: on a fresh runtime (its own folder, removed at
-the end), each round measures the ceiling and then mirrors the same backlog size with `tuned` and
-`tuned-no-eos`, with the functions of the full run. About 3 minutes a round on 2 cores.
-Writes bench/results/rounds-<time>.json.
+A quicker look than the full run, for trying settings: on a runtime of its own (its folder, removed
+at the end unless --keep), the throughput part of the full run (bench/throughput.py: warm-up
+round, then each round the produce ceiling and every chosen profile of bench/profiles.py on the
+same backlog) without MirrorMaker 1. Writes bench/results/rounds-<time>.json (or --results-dir).
 """
 
 from __future__ import annotations
@@ -15,11 +14,11 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from bench import kafka_tools, mirroring
-from bench.common import BENCH_WORKER_HEAP, FULL, RESULTS_DIR, ceiling_topic, machine, settle
+from bench import frozen_jars, mirroring, profiles, throughput
+from bench.common import BENCH_WORKER_HEAP, FULL, RESULTS_DIR, log, machine, settle
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
 
@@ -28,36 +27,45 @@ ROUNDS_RUNTIME_DIR = REPO_ROOT / ".local" / "rounds-runtime"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.rounds", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds, after one warm-up round")
+    parser.add_argument("--warmup-rounds", type=int, default=1)
+    parser.add_argument(
+        "--profiles", default="tuned,tuned-no-eos", help=f"comma-separated, of {sorted(profiles.PROFILES)}"
+    )
+    parser.add_argument("--records", type=int, default=FULL.records)
+    parser.add_argument("--runtime-dir", type=Path, default=ROUNDS_RUNTIME_DIR)
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--keep", action="store_true", help="leave the runtime running afterwards")
     args = parser.parse_args(argv)
+    names = tuple(args.profiles.split(","))
+    unknown = sorted(set(names) - set(profiles.PROFILES))
+    if unknown:
+        parser.error(f"--profiles: unknown {unknown}; known: {sorted(profiles.PROFILES)}")
+    sizes = replace(
+        FULL, records=args.records, throughput_profiles=names, warmup_rounds=args.warmup_rounds, repeats=args.rounds
+    )
     os.environ.setdefault("MM2_LOCAL_WORKER_HEAP", BENCH_WORKER_HEAP)
-    records, size, partitions = FULL.records, FULL.record_size, FULL.partitions
+    frozen_jars.freeze()
     work = Path(tempfile.mkdtemp(prefix="bench-rounds-"))
-    backlog = mirroring.Backlog(records, size, partitions, work, settle)
-    runtime = LocalRuntime(ROUNDS_RUNTIME_DIR)
+    backlog = mirroring.Backlog(sizes.records, sizes.record_size, sizes.partitions, work, settle)
+    runtime = LocalRuntime(args.runtime_dir.resolve())
     runtime.up(workers=1)
-    rounds: list[dict[str, Any]] = []
+    started = machine()
     try:
-        for number in range(1, args.rounds + 1):
-            state = mirroring.use_profile(runtime, mirroring.TUNED)
-            with ceiling_topic(state, partitions) as topic:
-                ceiling = kafka_tools.produce(state, "destination", topic, records, size, work)
-            row: dict[str, Any] = {"round": number, "ceiling_records_per_second": round(ceiling.records_per_second)}
-            for profile in (mirroring.TUNED, mirroring.TUNED_NO_EOS):
-                run = mirroring.mirror_backlog(runtime, profile, backlog)
-                row[profile.name] = {key: run[key] for key in ("records_per_second", "cpu_seconds", "cpu_busy")}
-                row[profile.name]["ratio_to_produce_ceiling"] = round(
-                    run["records_per_second"] / ceiling.records_per_second, 2
-                )
-            print(f"bench.rounds: {json.dumps(row)}", file=sys.stderr, flush=True)
-            rounds.append(row)
+        measured = throughput.run_rounds(runtime, sizes, backlog, with_mm1=False)
     finally:
-        runtime.down()
+        if not args.keep:
+            runtime.down()
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = RESULTS_DIR / f"rounds-{stamp}.json"
-    results = {"machine": machine(), "records": records, "record_size": size, "partitions": partitions}
-    path.write_text(json.dumps(results | {"rounds": rounds}, indent=2) + "\n")
-    print(f"bench.rounds: results in {path}", file=sys.stderr)
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    path = args.results_dir / f"rounds-{stamp}.json"
+    results = {"machine": started | {"load_average_at_end": os.getloadavg()}, "sizes": sizes.__dict__}
+    path.write_text(json.dumps(results | {"throughput": measured}, indent=2) + "\n")
+    for row in measured["rows"]:
+        log(f"{row['name']}: {row.get('records_per_second', row.get('error'))}")
+    for comparison in measured["comparisons"]:
+        log(f"{comparison['ours']} / {comparison['other']}: {comparison['ratio']}")
+    log(f"results in {path}")
     return 0
 
 
