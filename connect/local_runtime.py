@@ -12,12 +12,15 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from connect.cluster_connection import ClusterEndpoint
 from connect.connector_tree import TreeContext
 from connect.rest import ConnectEndpoint
 from connect.secret_file import write_secret
-from stackconfig.models import PlaintextAuth, SaslAuth
+from stackconfig.models import ClusterAuth, PlaintextAuth, SaslAuth
 
 STATE_FILE = "state.json"
 CREDENTIALS_FILE = "credentials.json"
@@ -25,10 +28,14 @@ CREDENTIALS_FILE = "credentials.json"
 RUNTIME_DIR_VARIABLE = "MM2_LOCAL_RUNTIME_DIR"
 DEFAULT_RUNTIME_DIR = ".local/runtime"
 
-# The source cluster speaks SASL/PLAIN without TLS, as Confluent Cloud speaks SASL/PLAIN; the
-# destination plaintext.
+# By default the source cluster speaks SASL/PLAIN without TLS, as Confluent Cloud speaks
+# SASL/PLAIN; the destination plaintext. A runtime can be created with any other auth per cluster
+# (LocalRuntime(..., source_auth=..., destination_auth=...)): TLS, mutual TLS, SASL over TLS.
 SOURCE_AUTH = SaslAuth(mode="plain", tls=False)
 DESTINATION_AUTH = PlaintextAuth(mode="plaintext")
+# How state files written before `BrokerState.auth` existed name these two.
+_AUTH_OF_MODE: dict[str, ClusterAuth] = {"plain": SOURCE_AUTH, "plaintext": DESTINATION_AUTH}
+_AUTH = TypeAdapter[ClusterAuth](ClusterAuth)
 
 
 def runtime_dir(project_root: Path, configured: str | None = None) -> Path:
@@ -47,15 +54,29 @@ class BrokerState:
     port: int
     controller_port: int
     cluster_id: str
-    auth_mode: str  # "plaintext" or "plain" (SASL/PLAIN without TLS)
+    auth_mode: str  # the auth's mode: "plaintext", "plain", "scram", "tls" or "mtls"
     pid: int | None = None
     # Where clients reach the broker: loopback, or an address the test run made itself (a dummy
     # interface whose address pods on a test Kubernetes node can reach).
     host: str = "127.0.0.1"
+    # The cluster's auth settings as the stack writes them (`auth` of stackconfig), when they are
+    # not one of the defaults named by `auth_mode` alone.
+    auth: dict[str, Any] | None = None
+    # A PLAINTEXT listener on 127.0.0.1 for the broker's own traffic and the runtime's admin calls
+    # (creating SCRAM users), on clusters whose client listener has TLS or SCRAM.
+    internal_port: int | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def cluster_auth(self) -> ClusterAuth:
+        return _AUTH.validate_python(self.auth) if self.auth is not None else _AUTH_OF_MODE[self.auth_mode]
+
+    @property
+    def internal_bootstrap_servers(self) -> str | None:
+        return f"127.0.0.1:{self.internal_port}" if self.internal_port else None
 
 
 @dataclass
@@ -82,6 +103,8 @@ class RuntimeState:
     exactly_once: bool = True
     # The tuned producer settings of connect/worker_properties.py (off only to benchmark without).
     producer_tuning: bool = True
+    # The workers' maximum restarts of a failed connector or task (None: unlimited, as on EKS).
+    task_restarts_max: int | None = None
     brokers: dict[str, BrokerState] = field(default_factory=dict)
     workers: list[WorkerState] = field(default_factory=list)
 
@@ -113,6 +136,7 @@ class RuntimeState:
             group_id=raw["group_id"],
             exactly_once=raw.get("exactly_once", True),
             producer_tuning=raw.get("producer_tuning", True),
+            task_restarts_max=raw.get("task_restarts_max"),
             brokers={name: BrokerState(**broker) for name, broker in raw["brokers"].items()},
             workers=[WorkerState(**worker) for worker in raw["workers"]],
         )
@@ -129,11 +153,16 @@ class Credential:
 
 @dataclass(frozen=True)
 class LocalCredentials:
-    """Generated once per runtime folder: the Connect REST user and the source cluster's SASL user."""
+    """Generated once per runtime folder: the Connect REST user and each SASL cluster's users.
+
+    `source` and `destination` are the workers' users; the `_admin` ones the test clients'.
+    """
 
     connect: Credential
     source: Credential
     source_admin: Credential
+    destination: Credential | None = None
+    destination_admin: Credential | None = None
 
     def save(self, secrets_dir: Path) -> None:
         write_secret(
@@ -146,14 +175,31 @@ class LocalCredentials:
         raw = json.loads((secrets_dir / CREDENTIALS_FILE).read_text())
         return cls(**{name: Credential(**value) for name, value in raw.items()})
 
+    def mirror_user(self, cluster: str) -> Credential:
+        """The SASL user the workers log in to `cluster` with."""
+        return _required(self.source if cluster == "source" else self.destination, cluster)
+
+    def admin_user(self, cluster: str) -> Credential:
+        """The SASL user the test clients log in to `cluster` with."""
+        return _required(self.source_admin if cluster == "source" else self.destination_admin, cluster)
+
     def _items(self) -> dict[str, Credential]:
-        return {"connect": self.connect, "source": self.source, "source_admin": self.source_admin}
+        items = {"connect": self.connect, "source": self.source, "source_admin": self.source_admin}
+        if self.destination is not None and self.destination_admin is not None:
+            items |= {"destination": self.destination, "destination_admin": self.destination_admin}
+        return items
+
+
+def _required(credential: Credential | None, cluster: str) -> Credential:
+    if credential is None:
+        raise ValueError(f"the local runtime's cluster {cluster!r} has no SASL users")
+    return credential
 
 
 def cluster_endpoints(state: RuntimeState) -> dict[str, ClusterEndpoint]:
     return {
-        "source": ClusterEndpoint("source", state.brokers["source"].bootstrap_servers, SOURCE_AUTH),
-        "destination": ClusterEndpoint("destination", state.brokers["destination"].bootstrap_servers, DESTINATION_AUTH),
+        name: ClusterEndpoint(name, broker.bootstrap_servers, broker.cluster_auth)
+        for name, broker in state.brokers.items()
     }
 
 

@@ -36,21 +36,13 @@ class PortForwardError(Exception):
         self.permanent = permanent
 
 
-def forwarded_url(kubeconfig: str, namespace: str, selector: str, port: int) -> str:
-    """`http://127.0.0.1:<local port>` relaying to `port` of a Ready pod matching `selector`."""
-    key = hashlib.sha256(f"{kubeconfig}\0{namespace}\0{selector}\0{port}".encode()).hexdigest()
+def forwarded_url(kubeconfig: str, namespace: str, selector: str, port: int, pod: str | None = None) -> str:
+    """`http://127.0.0.1:<local port>` relaying to `port` of a Ready pod matching `selector` (or of `pod`)."""
+    key = hashlib.sha256(f"{kubeconfig}\0{namespace}\0{selector}\0{port}\0{pod or ''}".encode()).hexdigest()
     with _LOCK:
         tunnel = _TUNNELS.get(key)
         if tunnel is None or not tunnel.serving:
-            try:
-                api = _core_api(kubeconfig)
-            except Exception as error:  # noqa: BLE001 - YAML and kubeconfig errors can quote the file
-                # Only the error's type: its message may repeat a line of the kubeconfig, token included.
-                raise PortForwardError(
-                    f"the stack's kubeconfig could not be loaded ({type(error).__name__}); "
-                    "check the secret config value `kubeconfig` or the cluster outputs"
-                ) from None
-            tunnel = Tunnel(PodTarget(api, namespace, selector, port))
+            tunnel = Tunnel(PodTarget(core_api(kubeconfig), namespace, selector, port, pod))
             # One stream opened and closed now, so that a missing permission or pod is reported
             # here, with its cause, instead of as refused connections in the relay thread.
             try:
@@ -69,15 +61,24 @@ class PodTarget:
     namespace: str
     selector: str
     port: int
+    # One pod by name (a worker's own metrics port), instead of any Ready one.
+    pod: str | None = None
 
-    def ready_pod(self) -> str:
+    def ready_pods(self) -> list[str]:
         try:
             pods = self.api.list_namespaced_pod(
                 self.namespace, label_selector=self.selector, _request_timeout=API_TIMEOUT_SECONDS
             ).items
         except Exception as error:  # noqa: BLE001 - the client raises ApiException and transport errors
             raise _explain(error, "list pods", self.namespace, "list on pods") from None
-        ready = sorted(pod.metadata.name for pod in pods if _is_ready(pod))
+        return sorted(str(pod.metadata.name) for pod in pods if _is_ready(pod))
+
+    def ready_pod(self) -> str:
+        ready = self.ready_pods()
+        if self.pod is not None and self.pod not in ready:
+            raise PortForwardError(f"pod {self.pod!r} is not a Ready pod of {self.selector!r} in {self.namespace!r}")
+        if self.pod is not None:
+            return self.pod
         if not ready:
             raise PortForwardError(
                 f"no Ready pod matches {self.selector!r} in namespace {self.namespace!r}; "
@@ -195,6 +196,18 @@ def _explain(error: Exception, action: str, namespace: str, rbac: str) -> PortFo
         )
     reason = getattr(error, "reason", None) or type(error).__name__
     return PortForwardError(f"could not {action} in namespace {namespace!r} through the Kubernetes API: {reason}")
+
+
+def core_api(kubeconfig: str) -> Any:
+    """The kubeconfig's CoreV1Api (also for the operator commands' pod listings and execs)."""
+    try:
+        return _core_api(kubeconfig)
+    except Exception as error:  # noqa: BLE001 - YAML and kubeconfig errors can quote the file
+        # Only the error's type: its message may repeat a line of the kubeconfig, token included.
+        raise PortForwardError(
+            f"the stack's kubeconfig could not be loaded ({type(error).__name__}); "
+            "check the secret config value `kubeconfig` or the cluster outputs"
+        ) from None
 
 
 def _core_api(kubeconfig: str) -> Any:

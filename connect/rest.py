@@ -22,6 +22,7 @@ _FIRST_BACKOFF_SECONDS = 0.25
 _MAX_BACKOFF_SECONDS = 4.0
 
 RequestHook = Callable[[str, str, int], None]
+CLUSTER_CHECK_PATH = "/mm2-eks/clusters/check"
 
 
 class ConnectError(Exception):
@@ -48,6 +49,14 @@ class LiveConnector:
 
     config: dict[str, str]
     status: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ClusterCheckResult:
+    """What a worker's pre-flight check of a cluster found: reachable, or the cause why not."""
+
+    reachable: bool
+    cause: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,18 @@ class ConnectClient:
         path = f"/connector-plugins/{_quote(connector_class)}/config/validate"
         return cast(dict[str, Any], self._json("PUT", path, body=dict(config)))
 
+    def check_cluster(self, properties: Mapping[str, str]) -> ClusterCheckResult:
+        """Whether the worker reaches a Kafka cluster with these client properties, references and all.
+
+        PUT /mm2-eks/clusters/check (our REST extension, docker/worker-extensions .../preflight): the
+        worker connects with its own network and its own secret files. The check's own timeout
+        leaves room within this call's HTTP timeout.
+        """
+        timeout_ms = int(max(1.0, self.endpoint.timeout_seconds * 0.7) * 1000)
+        body = {"properties": dict(properties), "timeoutMs": timeout_ms}
+        answer = cast(dict[str, Any], self._json("PUT", CLUSTER_CHECK_PATH, body=body))
+        return ClusterCheckResult(bool(answer.get("reachable")), answer.get("cause"))
+
     # --- Writes ----------------------------------------------------------------------------
 
     def create_connector(self, name: str, config: Mapping[str, str], initial_state: str | None = None) -> None:
@@ -211,8 +232,9 @@ class ConnectClient:
             return response
         if response.status_code in (404, 503) and path == "/health":
             return ConnectError(verb, path, 503, f"the worker is not ready yet: {_message(response)}", connector)
-        if response.status_code == 404 and not _is_json(response):
+        if response.status_code == 404 and not _is_json(response) and path != CLUSTER_CHECK_PATH:
             # A starting worker serves Jetty's HTML 404 until its REST resources are registered.
+            # (The cluster check is asked only of a ready worker: there it means an older image.)
             return ConnectError(verb, path, 503, "the worker's REST API is still starting (HTML 404)", connector)
         if response.status_code == 404 and missing_ok:
             return None

@@ -13,8 +13,12 @@ from connect.cluster_connection import ClusterEndpoint, client_properties, prope
 
 BYTE_ARRAY_CONVERTER = "org.apache.kafka.connect.converters.ByteArrayConverter"
 BASIC_AUTH_EXTENSION = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+# Restarts the worker's own failed connectors and tasks with back-off (see TaskRestarts below).
+TASK_RESTART_SUPERVISOR = "io.github.mm2eks.worker.restarts.TaskRestartSupervisor"
 # Our REST extensions (docker/worker-extensions), loaded by every worker after basic auth.
-MM2_REST_EXTENSIONS: tuple[str, ...] = ()
+# PUT /mm2-eks/clusters/check: the pre-flight connection check the provider runs before a create.
+CLUSTER_CHECK_EXTENSION = "io.github.mm2eks.worker.preflight.ClusterCheckExtension"
+MM2_REST_EXTENSIONS: tuple[str, ...] = (TASK_RESTART_SUPERVISOR, CLUSTER_CHECK_EXTENSION)
 CONFIG_PROVIDERS = {
     "file": "org.apache.kafka.common.config.provider.FileConfigProvider",
     "dir": "org.apache.kafka.common.config.provider.DirectoryConfigProvider",
@@ -37,6 +41,27 @@ PRODUCER_TUNING = {
 
 
 @dataclass(frozen=True)
+class TaskRestarts:
+    """How the worker restarts its failed connectors and tasks: Strimzi's back-off, in every worker.
+
+    Restart n (counted from 0) waits n*(n+1) units after the failure is seen, at most 60 units:
+    0, 2, 6, 12, 20, 30, 42, 56, then every 60 minutes with the EKS unit of a minute.
+    """
+
+    # None: unlimited, as Strimzi. At the cap the task stays FAILED (and the failed-task alert fires).
+    max_restarts: int | None = None
+    backoff_unit_ms: int = 60_000
+    # Running this long resets the count to 0. 10 minutes: a task that still fails fails again
+    # within seconds of a restart, so it never gets there and its back-off keeps growing; one that
+    # ran 10 minutes had recovered, and its next failure is restarted at once, not after the
+    # back-off of an old incident. Keep it well above 30 s: a failed exactly-once task still
+    # reports RUNNING while it closes its producer, for up to 30 s (measured on Kafka 4.1).
+    healthy_after_ms: int = 600_000
+    # How often the worker reads its connectors' health (from its own memory, no request to Kafka).
+    poll_interval_ms: int = 10_000
+
+
+@dataclass(frozen=True)
 class WorkerSettings:
     """Everything that varies between the worker configs of the stacks and the local runtime."""
 
@@ -56,6 +81,10 @@ class WorkerSettings:
     producer_tuning: bool = True
     rebalance_delay_ms: int = 60_000
     offset_flush_interval_ms: int = 10_000
+    task_restarts: TaskRestarts = TaskRestarts()
+    # The Basic auth token of the worker's own REST API (the readiness probe's file), with which
+    # the worker restarts its failed tasks; only read when REST basic auth is on.
+    rest_authorization_file: str | None = None
 
 
 def render_worker_properties(settings: WorkerSettings) -> str:
@@ -101,10 +130,26 @@ def worker_properties(settings: WorkerSettings) -> dict[str, str]:
     extensions = ([BASIC_AUTH_EXTENSION] if settings.rest_basic_auth else []) + list(MM2_REST_EXTENSIONS)
     if extensions:
         properties["rest.extension.classes"] = ",".join(extensions)
+    properties.update(task_restart_properties(settings))
     connection = client_properties(settings.destination, settings.secrets_dir)
     for prefix in CLIENT_PREFIXES:
         for key, value in connection.items():
             properties[prefix + key] = value
     if settings.producer_tuning:
         properties.update(PRODUCER_TUNING)
+    return properties
+
+
+def task_restart_properties(settings: WorkerSettings) -> dict[str, str]:
+    """The settings of TaskRestartSupervisor (docker/worker-extensions, RestartSettings.java)."""
+    restarts = settings.task_restarts
+    properties = {
+        "mm2.task.restarts.backoff.unit.ms": str(restarts.backoff_unit_ms),
+        "mm2.task.restarts.healthy.after.ms": str(restarts.healthy_after_ms),
+        "mm2.task.restarts.poll.interval.ms": str(restarts.poll_interval_ms),
+    }
+    if restarts.max_restarts is not None:  # unset: unlimited
+        properties["mm2.task.restarts.max"] = str(restarts.max_restarts)
+    if settings.rest_basic_auth and settings.rest_authorization_file:
+        properties["mm2.task.restarts.authorization.file"] = settings.rest_authorization_file
     return properties

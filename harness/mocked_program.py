@@ -50,6 +50,8 @@ ECR_TOKEN_PASSWORD = "ecr-token-password-value"
 SECRETS = {
     "confluent_username": "CFLTKEYU5ERNAME42",
     "confluent_password": "cflt-S3cret+Pa55/word==",
+    "msk_legacy_username": "mm2-scram-mirror",
+    "msk_legacy_password": "scram-Pa55+w0rd/legacy==",
     "connect_password": "rest-Adm1n-pa55word-7d1f",
 }
 
@@ -66,7 +68,8 @@ def staging_values() -> dict[str, Any]:
 def secret_values() -> dict[str, Any]:
     return {
         f"{PROJECT}:credentials": {
-            "confluent": {"username": SECRETS["confluent_username"], "password": SECRETS["confluent_password"]}
+            "confluent": {"username": SECRETS["confluent_username"], "password": SECRETS["confluent_password"]},
+            "msk-legacy": {"username": SECRETS["msk_legacy_username"], "password": SECRETS["msk_legacy_password"]},
         },
         f"{PROJECT}:connectPassword": SECRETS["connect_password"],
     }

@@ -50,9 +50,7 @@ class Project:
         path.write_text(yaml.safe_dump(document))
 
 
-def copy_project(
-    runtime: LocalRuntime, directory: Path, stack: str, config: dict[str, Any] | None = None
-) -> Project:
+def copy_project(runtime: LocalRuntime, directory: Path, stack: str, config: dict[str, Any] | None = None) -> Project:
     """The program and connectors/local in `directory`, with a stack bound to `runtime`.
 
     `config` replaces Pulumi.local.yaml's settings (for a stack on another platform that uses the

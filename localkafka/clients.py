@@ -10,7 +10,14 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from connect.local_runtime import LocalCredentials, RuntimeState
+from connect.cluster_connection import (
+    ClusterEndpoint,
+    certificate_file_name,
+    client_properties,
+    private_key_file_name,
+    trust_file_name,
+)
+from connect.local_runtime import BrokerState, LocalCredentials, RuntimeState
 from connect.polling import poll_until
 
 # librdkafka logs refused connections while a broker restarts; fault tests cause those on purpose.
@@ -20,18 +27,32 @@ QUIET_LOGGER.propagate = False
 
 
 def client_config(state: RuntimeState, cluster: str) -> dict[str, Any]:
-    """librdkafka settings that reach `cluster` ("source" or "destination") as its admin user."""
+    """librdkafka settings that reach `cluster` ("source" or "destination") as its admin user.
+
+    The same security settings as the workers' Java clients (`client_properties`), in librdkafka's
+    words: its SASL password is a setting, and its TLS files are paths to the same PEM files.
+    """
     broker = state.brokers[cluster]
+    endpoint = ClusterEndpoint(cluster, broker.bootstrap_servers, broker.cluster_auth)
+    java = client_properties(endpoint, str(state.secrets_dir))
     config: dict[str, Any] = {"bootstrap.servers": broker.bootstrap_servers, "logger": QUIET_LOGGER}
-    if broker.auth_mode == "plain":
-        admin = LocalCredentials.load(state.secrets_dir).source_admin
-        config |= {
-            "security.protocol": "SASL_PLAINTEXT",
-            "sasl.mechanism": "PLAIN",
-            "sasl.username": admin.username,
-            "sasl.password": admin.password,
-        }
+    if java["security.protocol"] != "PLAINTEXT":
+        config["security.protocol"] = java["security.protocol"]
+    if "sasl.mechanism" in java:
+        admin = LocalCredentials.load(state.secrets_dir).admin_user(cluster)
+        config |= {"sasl.mechanism": java["sasl.mechanism"], "sasl.username": admin.username}
+        config["sasl.password"] = admin.password
+    if "ssl.truststore.certificates" in java:
+        config["ssl.ca.location"] = str(state.secrets_dir / trust_file_name(cluster))
+    if "ssl.keystore.key" in java:
+        config["ssl.certificate.location"] = str(state.secrets_dir / certificate_file_name(cluster))
+        config["ssl.key.location"] = str(state.secrets_dir / private_key_file_name(cluster))
     return config
+
+
+def internal_config(broker: BrokerState) -> dict[str, Any]:
+    """librdkafka settings for a broker's internal PLAINTEXT listener (the runtime's own admin calls)."""
+    return {"bootstrap.servers": broker.internal_bootstrap_servers, "logger": QUIET_LOGGER}
 
 
 def admin(state: RuntimeState, cluster: str) -> AdminClient:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connect.local_runtime import RuntimeState
+from connect.rest import CLUSTER_CHECK_PATH
 from localkafka.worker import log_file
 
 REQUEST = re.compile(r'"(?P<verb>GET|POST|PUT|DELETE|PATCH) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
@@ -39,12 +40,13 @@ class Request:
 
     @property
     def is_write(self) -> bool:
-        """A client's change to the cluster; validation is a PUT that changes nothing."""
+        """A client's change to the cluster; validation and the cluster check are PUTs that change nothing."""
         return (
             self.verb in WRITE_VERBS
             and not self.is_internal
             and not self.is_forwarded
             and not self.path.endswith("/config/validate")
+            and self.path != CLUSTER_CHECK_PATH
         )
 
 

@@ -14,11 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from connect.cluster_connection import credentials_file, credentials_file_content
+from connect.cluster_connection import TlsFiles, credentials_file, credentials_file_content, tls_file_contents
 from connect.local_runtime import (
+    DESTINATION_AUTH,
+    SOURCE_AUTH,
     BrokerState,
     Credential,
     LocalCredentials,
@@ -30,9 +33,9 @@ from connect.polling import PollTimeout, poll_until
 from connect.rest import ConnectClient, ConnectEndpoint, ConnectError
 from connect.rest_auth import basic_authorization, rest_jaas_config, rest_users_file_content
 from connect.secret_file import write_secret
-from localkafka import broker, clients, processes, worker
+from localkafka import broker, certs, clients, processes, worker
 from localkafka.jars import RuntimeJars, ensure_jars
-from stackconfig.models import SaslAuth
+from stackconfig.models import ClusterAuth, IamAuth, MutualTlsAuth, SaslAuth, private_ca, uses_tls
 from workload.image_layout import PROBE_AUTH_FILE, REST_JAAS_FILE, REST_USERS_FILE
 
 GROUP_ID = "mm2-local"
@@ -49,6 +52,19 @@ class LocalRuntime:
     runtime_dir: Path
     # The brokers' address when the runtime is created (see BrokerState.host).
     broker_host: str = "127.0.0.1"
+    # Each cluster's auth when the runtime is created; kept in the state file (BrokerState.auth).
+    # TLS listeners present certificates of the runtime's own CA: TLS modes need private_ca=True.
+    source_auth: ClusterAuth = SOURCE_AUTH
+    destination_auth: ClusterAuth = DESTINATION_AUTH
+
+    def __post_init__(self) -> None:
+        for name, auth in self._auths().items():
+            if isinstance(auth, IamAuth):
+                raise ValueError(f"{name}_auth: MSK IAM needs AWS's brokers; the local runtime cannot serve it")
+            if uses_tls(auth) and not private_ca(auth):
+                raise ValueError(
+                    f"{name}_auth: the local runtime's TLS certificates are signed by its own CA: set private_ca=True"
+                )
 
     # --- Whole runtime ------------------------------------------------------------------------
 
@@ -59,9 +75,9 @@ class LocalRuntime:
         credentials = self.credentials()
         for name, node in state.brokers.items():
             if not processes.alive(node.pid, broker.marker(self.runtime_dir, node)):
-                log(f"starting Kafka cluster {name!r} on {node.bootstrap_servers}")
-                users = {"mirror": credentials.source, "admin": credentials.source_admin}
-                broker.prepare(self.runtime_dir, node, jars, users, credentials.source_admin)
+                log(f"starting Kafka cluster {name!r} on {node.bootstrap_servers} ({node.auth_mode})")
+                users = _sasl_users(credentials, name)
+                broker.prepare(self.runtime_dir, node, jars, users, users.get("admin"))
                 node.pid = broker.start(self.runtime_dir, node, jars)
                 state.save()
         for node in state.brokers.values():
@@ -120,13 +136,19 @@ class LocalRuntime:
         self._start_worker(state, member, ensure_jars())
         self.wait_for_worker(state, member)
 
-    def restart_workers(self, exactly_once: bool, producer_tuning: bool = True) -> None:
-        """Stop every worker, then start them all with exactly-once source support on or off."""
+    def restart_workers(
+        self, exactly_once: bool, producer_tuning: bool = True, task_restarts_max: int | None = None
+    ) -> None:
+        """Stop every worker, then start them all with exactly-once source support on or off.
+
+        `task_restarts_max` caps the workers' restarts of failed tasks (None: unlimited, the default).
+        """
         state = self.state()
         for member in state.workers:
             processes.stop(member.pid, worker.marker(state, member))
         state.exactly_once = exactly_once
         state.producer_tuning = producer_tuning
+        state.task_restarts_max = task_restarts_max
         state.save()
         jars = ensure_jars()
         for member in state.workers:
@@ -187,16 +209,28 @@ class LocalRuntime:
         state.save()
         return state
 
+    def _auths(self) -> dict[str, ClusterAuth]:
+        return {"source": self.source_auth, "destination": self.destination_auth}
+
     def _create(self, workers: int) -> RuntimeState:
-        ports = processes.free_ports(4 + 2 * workers)
+        # By default the source needs SASL/PLAIN, as Confluent Cloud does: connectors reach it with
+        # a password that only a secret file holds, so the tests exercise the config-provider path.
+        defaults: dict[str, ClusterAuth] = {"source": SOURCE_AUTH, "destination": DESTINATION_AUTH}
+        internal = [name for name, auth in self._auths().items() if auth not in (SOURCE_AUTH, DESTINATION_AUTH)]
+        ports = processes.free_ports(4 + 2 * workers + len(internal))
+        internal_ports = dict(zip(internal, ports[4 + 2 * workers :], strict=True))
         state = RuntimeState(runtime_dir=str(self.runtime_dir), group_id=GROUP_ID)
-        # The source needs SASL/PLAIN, as Confluent Cloud does: connectors reach it with a password
-        # that only a secret file holds, so the tests exercise the config-provider path for real.
-        host = self.broker_host
-        state.brokers["source"] = BrokerState("source", ports[0], ports[1], broker.new_cluster_id(), "plain", host=host)
-        state.brokers["destination"] = BrokerState(
-            "destination", ports[2], ports[3], broker.new_cluster_id(), "plaintext", host=host
-        )
+        for index, (name, auth) in enumerate(self._auths().items()):
+            state.brokers[name] = BrokerState(
+                name,
+                ports[2 * index],
+                ports[2 * index + 1],
+                broker.new_cluster_id(),
+                auth.mode,
+                host=self.broker_host,
+                auth=None if auth == defaults[name] else auth.model_dump(by_alias=True),
+                internal_port=internal_ports.get(name),
+            )
         for index in range(workers):
             state.workers.append(WorkerState(index, ports[4 + 2 * index], ports[5 + 2 * index]))
         self._write_secrets(state)
@@ -204,10 +238,13 @@ class LocalRuntime:
         return state
 
     def _write_secrets(self, state: RuntimeState) -> None:
+        sasl_destination = isinstance(self.destination_auth, SaslAuth)
         credentials = LocalCredentials(
             connect=Credential("mm2-admin", secrets.token_urlsafe(18)),
             source=Credential("mirror", secrets.token_urlsafe(18)),
             source_admin=Credential("admin", secrets.token_urlsafe(18)),
+            destination=Credential("mirror", secrets.token_urlsafe(18)) if sasl_destination else None,
+            destination_admin=Credential("admin", secrets.token_urlsafe(18)) if sasl_destination else None,
         )
         folder = state.secrets_dir
         credentials.save(folder)
@@ -215,11 +252,41 @@ class LocalRuntime:
         write_secret(folder / REST_USERS_FILE, rest_users_file_content(connect.username, connect.password))
         write_secret(folder / REST_JAAS_FILE, rest_jaas_config(str(folder / REST_USERS_FILE)))
         write_secret(folder / PROBE_AUTH_FILE, basic_authorization(connect.username, connect.password))
-        sasl = SaslAuth(mode="plain", tls=False)
-        write_secret(
-            Path(credentials_file(str(folder), "source")),
-            credentials_file_content(sasl, credentials.source.username, credentials.source.password),
-        )
+        for name, node in state.brokers.items():
+            auth = node.cluster_auth
+            # The workers' files, as a Kubernetes Secret mounts them (workload/worker_files.py).
+            if isinstance(auth, SaslAuth):
+                user = credentials.mirror_user(name)
+                write_secret(
+                    Path(credentials_file(str(folder), name)),
+                    credentials_file_content(auth, user.username, user.password),
+                )
+        self._write_tls_files(state)
+
+    def _write_tls_files(self, state: RuntimeState) -> None:
+        """One CA for the runtime; a certificate per TLS broker naming its host; mutual TLS client certificates.
+
+        The CA's key is used here and dropped: nothing else is ever signed by it.
+        """
+        tls_brokers = {name: node for name, node in state.brokers.items() if uses_tls(node.cluster_auth)}
+        if not tls_brokers:
+            return
+        ca = certs.new_ca(f"mm2-eks local runtime CA ({self.runtime_dir.name})")
+        for name, node in tls_brokers.items():
+            write_secret(
+                broker.keystore_file(self.runtime_dir, node), certs.issue(ca, name, (node.host,), server=True).keystore
+            )
+            client = None
+            if isinstance(node.cluster_auth, MutualTlsAuth):
+                write_secret(broker.truststore_file(self.runtime_dir, node), ca.certificate)
+                client = certs.issue(ca, f"mirror@{name}", server=False)
+            files = TlsFiles(
+                trusted_certificates=ca.certificate,
+                certificate=client.certificate if client else None,
+                private_key=client.private_key if client else None,
+            )
+            for file_name, content in tls_file_contents(name, files).items():
+                write_secret(state.secrets_dir / file_name, content)
 
     def _start_worker(self, state: RuntimeState, member: WorkerState, jars: RuntimeJars) -> None:
         if processes.alive(member.pid, worker.marker(state, member)):
@@ -229,10 +296,23 @@ class LocalRuntime:
         state.save()
 
     def _wait_for_broker(self, node: BrokerState) -> None:
-        config = clients.client_config(self.state(), node.name)
+        """Until the broker serves metadata to the test clients, through the listener of its auth.
+
+        A cluster with an internal listener is asked there first: its SCRAM users are created
+        through it (no one can log in before), then the client listener must answer too.
+        """
+        state = self.state()
+        if node.internal_port is not None:
+            self._wait_for_listener(node, node.internal_port, clients.internal_config(node))
+            if node.cluster_auth.mode == "scram":
+                broker.upsert_scram_users(node, _sasl_users(self.credentials(), node.name))
+        self._wait_for_listener(node, node.port, clients.client_config(state, node.name))
+
+    def _wait_for_listener(self, node: BrokerState, port: int, config: dict[str, Any]) -> None:
+        host = node.host if port == node.port else "127.0.0.1"
 
         def serves_metadata() -> bool:
-            if not processes.port_open(node.port, node.host):
+            if not processes.port_open(port, host):
                 return False
             try:
                 AdminClient(config).list_topics(timeout=3)
@@ -242,7 +322,14 @@ class LocalRuntime:
 
         alive = lambda: processes.alive(node.pid, broker.marker(self.runtime_dir, node))  # noqa: E731
         log_file = broker.broker_dir(self.runtime_dir, node) / "broker.log"
-        _wait(f"Kafka cluster {node.name!r}", BROKER_START_SECONDS, alive, serves_metadata, log_file)
+        _wait(f"Kafka cluster {node.name!r} on port {port}", BROKER_START_SECONDS, alive, serves_metadata, log_file)
+
+
+def _sasl_users(credentials: LocalCredentials, cluster: str) -> dict[str, Credential]:
+    """The SASL users a cluster's broker accepts: the workers' and the test clients' (none without SASL)."""
+    if cluster == "destination" and credentials.destination is None:
+        return {}
+    return {"mirror": credentials.mirror_user(cluster), "admin": credentials.admin_user(cluster)}
 
 
 def _answers(endpoint: ConnectEndpoint) -> bool:

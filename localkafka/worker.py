@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from connect.cluster_connection import ClusterEndpoint
 from connect.local_runtime import RuntimeState, WorkerState
-from connect.worker_properties import WorkerSettings, render_worker_properties
+from connect.worker_properties import TaskRestarts, WorkerSettings, render_worker_properties
 from localkafka import processes
 from localkafka.jars import RuntimeJars
 from localkafka.paths import ENTRYPOINT, WORKER_CONFIG_DIR
-from stackconfig.models import PlaintextAuth
-from workload.image_layout import REST_JAAS_FILE
+from workload.image_layout import PROBE_AUTH_FILE, REST_JAAS_FILE
 
 DEFAULT_HEAP = "-Xms256m -Xmx768m"
 # Short, so that fault tests see a dead worker's tasks move within seconds (EKS default: 60 s).
 LOCAL_REBALANCE_DELAY_MS = 5_000
+# The restart back-off in seconds instead of minutes (0, 2, 6, ... s), so that fault tests see a
+# failed task restarted within seconds; the count resets after 60 s running (EKS: 10 minutes).
+LOCAL_TASK_RESTARTS = TaskRestarts(backoff_unit_ms=1_000, healthy_after_ms=60_000, poll_interval_ms=1_000)
 
 
 def worker_dir(state: RuntimeState, worker: WorkerState) -> Path:
@@ -27,7 +30,7 @@ def local_worker_settings(state: RuntimeState, worker: WorkerState) -> WorkerSet
     destination = state.brokers["destination"]
     return WorkerSettings(
         group_id=state.group_id,
-        destination=ClusterEndpoint("destination", destination.bootstrap_servers, PlaintextAuth(mode="plaintext")),
+        destination=ClusterEndpoint("destination", destination.bootstrap_servers, destination.cluster_auth),
         replication_factor=1,
         rest_bind_host="127.0.0.1",
         rest_port=worker.rest_port,
@@ -36,6 +39,8 @@ def local_worker_settings(state: RuntimeState, worker: WorkerState) -> WorkerSet
         exactly_once=state.exactly_once,
         producer_tuning=state.producer_tuning,
         rebalance_delay_ms=LOCAL_REBALANCE_DELAY_MS,
+        task_restarts=replace(LOCAL_TASK_RESTARTS, max_restarts=state.task_restarts_max),
+        rest_authorization_file=str(state.secrets_dir / PROBE_AUTH_FILE),
     )
 
 

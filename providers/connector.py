@@ -39,6 +39,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
+from connect.cluster_check import ClusterUnreachable, unreachable_clusters
 from connect.connector_defaults import CONNECTOR_CLASSES
 from connect.connector_files import CONNECT_STATES, STATES
 from connect.polling import PollTimeout, poll_until
@@ -56,6 +57,7 @@ INPUT_KEYS = ("connector_name", "config", "state", "source_file", "connect", "co
 SECRET_OUTPUTS = ["connect_password", "kubeconfig"]
 POLL_SECONDS = 0.5
 FAILED_CONFIRM_SECONDS = 3.0
+HEALTHY_CONFIRM_SECONDS = 10.0
 ZERO_TASKS_GRACE_SECONDS = 5.0
 # Connect's validation reports a value it could not parse a second time as "Invalid value null".
 _FOLLOW_ON_ERROR = "Invalid value null"
@@ -115,6 +117,7 @@ class ConnectorProvider(ResourceProvider):
             )
             if not failures and not unchanged and not _has_unknowns(news):
                 failures += _validate_with_connect(news, where)
+                failures += [] if failures else _unreachable_clusters(news, where)
         return CheckResult(news, failures)
 
     # --- diff: compare string maps; consult the live connector when nothing was edited --------
@@ -137,6 +140,10 @@ class ConnectorProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         with connect_client(props) as client:
+            # Again before writing: a preview may have run before the workers could be reached.
+            unreachable = _unreachable_clusters(props, props["source_file"], client)
+            if unreachable:
+                raise ClusterUnreachable("\n".join(failure.reason for failure in unreachable))
             try:
                 _create_or_adopt(client, props)
                 outputs = _converge(client, props)
@@ -246,6 +253,27 @@ def _validate_with_connect(news: Mapping[str, Any], where: str) -> list[CheckFai
     return failures
 
 
+def _unreachable_clusters(
+    props: Mapping[str, Any], where: str, client: ConnectClient | None = None
+) -> list[CheckFailure]:
+    """The pre-flight check: can a worker reach the connector's clusters with its settings?
+
+    Run by a worker (connect/cluster_check.py) so that a wrong password, truststore, client
+    certificate or address fails here with its cause, not as a task FAILED minutes later. Silent
+    when Connect cannot be reached, like Connect's validation.
+    """
+    config = normalise(props["config"])
+    try:
+        if client is not None:
+            problems = unreachable_clusters(client, config, where)
+        else:
+            with best_effort_client(props) as reachable:
+                problems = unreachable_clusters(reachable, config, where)
+    except ConnectError:
+        return []
+    return [CheckFailure("", problem) for problem in problems]
+
+
 def _live_drift(props: Mapping[str, Any]) -> bool:
     """Whether the live connector differs from the declared one (config, state, failed tasks)."""
     try:
@@ -299,26 +327,37 @@ def _settled_status(client: ConnectClient, name: str, seconds: float = 30.0) -> 
 def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: int | None = None) -> dict[str, Any]:
     """Wait until the connector and its tasks reach the declared state; return all outputs.
 
-    A FAILED task must stay failed for a few seconds before it counts: right after a restart
-    Connect can still report the old failure. Zero tasks count as settled only after a grace
-    period, because a new connector starts its tasks a moment after it reports RUNNING.
+    A failure counts once it has lasted a few seconds: right after a restart Connect can still
+    report the old one. The workers restart failed tasks themselves (the restart supervisor), so a
+    task that keeps failing flaps between FAILED and RUNNING: once seen failing, the connector must
+    run healthy for HEALTHY_CONFIRM_SECONDS before it counts as RUNNING, and a failure seen again
+    FAILED_CONFIRM_SECONDS after the first one fails the call. Zero tasks count as settled only
+    after a grace period, because a new connector starts its tasks a moment after it reports RUNNING.
     """
     name, state = props["connector_name"], props["state"]
     wanted = CONNECT_STATES[state]
     limit = float(props["connect"].get("state_deadline_seconds", 300))
     started = time.monotonic()
-    failing_since: float | None = None  # when the failure now showing was first seen
+    failing_since: float | None = None  # when a failure was first seen (None: none, or healed)
+    healthy_since: float | None = None  # when the connector last stopped showing a failure
 
     def reached(status: dict[str, Any] | None) -> bool:
-        nonlocal failing_since
+        nonlocal failing_since, healthy_since
         if status is None:
             return False
         now = time.monotonic()
         tasks = status.get("tasks", [])
         failed = status["connector"]["state"] == "FAILED" or any(task.get("state") == "FAILED" for task in tasks)
-        failing_since = (failing_since or now) if failed else None
-        if failing_since is not None and now - failing_since >= FAILED_CONFIRM_SECONDS:
-            raise ConnectorStateError(_failure_message(props, status))
+        if failed:
+            failing_since, healthy_since = failing_since or now, None
+            if now - failing_since >= FAILED_CONFIRM_SECONDS:
+                raise ConnectorStateError(_failure_message(props, status))
+        elif failing_since is not None:
+            healthy_since = healthy_since or now
+            if now - healthy_since >= HEALTHY_CONFIRM_SECONDS:
+                failing_since = None  # a transient failure, restarted and healed
+        if failing_since is not None:
+            return False
         if expected_tasks is not None and state == "running":
             settled = len(tasks) == expected_tasks
         else:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 # pydantic puts a tagged union's tag (auth.mode, cluster.kind) into error locations; it is not a key.
 UNION_TAGS: Mapping[str, set[str]] = {
-    "auth": {"plaintext", "tls", "scram", "plain", "iam"},
+    "auth": {"plaintext", "tls", "mtls", "scram", "plain", "iam"},
     "cluster": {"new", "existing"},
 }
 

@@ -7,14 +7,25 @@ secrets are held as `SecretStr` (their repr is masked) and become `pulumi.Output
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pulumi.runtime.config as pulumi_config
 from pydantic import SecretStr, ValidationError
 
+from stackconfig import pem
 from stackconfig.errors import problems_of
-from stackconfig.models import Platform, SaslAuth, SaslCredentials, StackSecrets, StackSettings
+from stackconfig.models import (
+    ClusterAuth,
+    ClusterCredentials,
+    MutualTlsAuth,
+    Platform,
+    SaslAuth,
+    StackSecrets,
+    StackSettings,
+    private_ca,
+    uses_tls,
+)
 
 PROJECT = "mm2-eks"
 # Config keys whose values are secrets: set with `pulumi config set --secret`, held as SecretStr.
@@ -97,35 +108,97 @@ def load_secrets(settings: StackSettings, raw: Mapping[str, Any], secret_keys: s
     )
 
 
-def _credentials(settings: StackSettings, value: Any) -> dict[str, SaslCredentials]:
+def _credentials(settings: StackSettings, value: Any) -> dict[str, ClusterCredentials]:
     key = f"{PROJECT}:credentials"
     if not isinstance(value, dict):
-        raise StackConfigError([f"{key}: expected an object of cluster name to {{username, password}}"])
-    sasl_clusters = {
-        name
-        for name, cluster in {settings.destination.name: settings.destination, **settings.sources}.items()
-        if isinstance(cluster.auth, SaslAuth)
-    }
-    problems = [
-        f"{key}.{name}: no cluster named {name!r} uses SASL auth" for name in sorted(set(value) - sasl_clusters)
-    ]
-    problems += [
-        f"{key}.{name}: required (username and password) because cluster {name!r} uses SASL auth"
-        for name in sorted(sasl_clusters - set(value))
-    ]
-    credentials: dict[str, SaslCredentials] = {}
-    for name in sorted(sasl_clusters & set(value)):
-        try:
-            credentials[name] = SaslCredentials.model_validate(value[name])
-        except ValidationError as error:
-            # Never echo the input: it holds the password.
-            problems += [
-                f"{key}.{name}.{path}: {message}"
-                for path, message in problems_of(error, unknown_key="expected username and password", show_input=False)
-            ]
+        raise StackConfigError([f"{key}: expected an object of cluster name to its credentials"])
+    clusters = {settings.destination.name: ("destination", settings.destination.auth)}
+    clusters |= {name: (f"sources.{name}", source.auth) for name, source in settings.sources.items()}
+    problems = []
+    credentials: dict[str, ClusterCredentials] = {}
+    for name in sorted(set(value) | set(clusters)):
+        if name not in clusters:
+            problems.append(f"{key}.{name}: no cluster named {name!r} (clusters: {', '.join(sorted(clusters))})")
+            continue
+        cluster_key, auth = clusters[name]
+        needed = needed_credentials(auth)
+        if name not in value:
+            if needed:
+                reasons = _and(dict.fromkeys(needed.values()))
+                problems.append(f"{key}.{name}: required ({_and(needed)}) because cluster {name!r} uses {reasons}")
+            continue
+        if not needed:
+            problems.append(f"{key}.{name}: cluster {name!r} uses auth.mode {auth.mode}, which takes no credentials")
+            continue
+        found, found_problems = _cluster_credentials(value[name], cluster_key, auth)
+        problems += [f"{key}.{name}.{problem}" for problem in found_problems]
+        if found is not None:
+            credentials[name] = found
     if problems:
         raise StackConfigError(problems)
     return credentials
+
+
+def needed_credentials(auth: ClusterAuth) -> dict[str, str]:
+    """The keys of `credentials.<cluster>` that `auth` needs, each with what needs it."""
+    needed: dict[str, str] = {}
+    if isinstance(auth, SaslAuth):
+        needed |= dict.fromkeys(("username", "password"), "SASL auth")
+    if isinstance(auth, MutualTlsAuth):
+        needed |= dict.fromkeys(("certificate", "privateKey"), "auth.mode mtls")
+    if private_ca(auth):
+        needed["trustedCertificates"] = "a private CA (auth.privateCa)"
+    return needed
+
+
+def _cluster_credentials(raw: Any, cluster_key: str, auth: ClusterAuth) -> tuple[ClusterCredentials | None, list[str]]:
+    """One cluster's credentials, checked against its auth; problems are `<key>: <message>`."""
+    try:
+        # Never echo the input: it holds passwords and keys.
+        found = ClusterCredentials.model_validate(raw)
+    except ValidationError as error:
+        allowed = _and([*needed_credentials(auth), *(["privateKeyPassword"] if auth.mode == "mtls" else [])])
+        return None, [
+            f"{path}: {message}"
+            for path, message in problems_of(error, unknown_key=f"expected {allowed}", show_input=False)
+        ]
+    needed = needed_credentials(auth)
+    present = {
+        field.alias or name
+        for name, field in ClusterCredentials.model_fields.items()
+        if getattr(found, name) is not None
+    }
+    optional = {"privateKeyPassword"} if auth.mode == "mtls" else set()
+    problems = [f"{name}: required because the cluster uses {needed[name]}" for name in needed if name not in present]
+    for name in sorted(present - set(needed) - optional):
+        problems.append(f"{name}: {_not_used(name, cluster_key, auth)}")
+    if problems:
+        return None, problems
+    if found.trusted_certificates is not None:
+        problems += [
+            f"{p.key}: {p.message}" for p in pem.certificate_problems("trustedCertificates", found.trusted_certificates)
+        ]
+    if found.certificate is not None and found.private_key is not None:
+        password = found.private_key_password.get_secret_value() if found.private_key_password else None
+        key, key_problems = pem.client_key_pair(found.certificate, found.private_key.get_secret_value(), password)
+        problems += [f"{p.key}: {p.message}" for p in key_problems]
+        # The workers get the key decrypted: its password would sit beside it in the same Secret.
+        found = found.model_copy(update={"private_key": SecretStr(key or ""), "private_key_password": None})
+    return (None, problems) if problems else (found, [])
+
+
+def _not_used(name: str, cluster_key: str, auth: ClusterAuth) -> str:
+    tls_keys = ("trustedCertificates", "certificate", "privateKey", "privateKeyPassword")
+    if name in tls_keys and not uses_tls(auth):
+        return f"a TLS setting, but {cluster_key}.auth has no TLS (auth.mode {auth.mode})"
+    if name == "trustedCertificates":
+        return f"set, but {cluster_key}.auth.privateCa is not true: set it to trust these certificates"
+    return f"not used by auth.mode {auth.mode} ({cluster_key}.auth)"
+
+
+def _and(names: Iterable[str]) -> str:
+    listed = list(names)
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} and {listed[-1]}"
 
 
 def _parse(value: Any) -> Any:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -43,12 +43,35 @@ class Platform(StrEnum):
 # MSK listens on a different port per auth mode; the network component opens exactly that port.
 
 
+# Every TLS mode verifies the brokers' certificates against the JVM's public CAs (MSK, Confluent
+# Cloud) or, with `privateCa: true`, against the PEM bundle in the secret
+# `credentials.<cluster>.trustedCertificates` (a self-managed cluster's own CA). Hostname
+# verification is always on. Certificates, keys and passwords are secrets (`stackconfig.load`);
+# settings only say which of them a cluster needs, so that the renderers know without secrets.
+TLS_SETTINGS = ("privateCa",)
+
+
 class PlaintextAuth(Settings):
     mode: Literal["plaintext"]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_tls_settings(cls, data: Any) -> Any:
+        return _refuse_tls_settings(data, "auth.mode plaintext has no TLS")
+
 
 class TlsAuth(Settings):
+    """TLS without a client certificate: the brokers prove who they are, the workers do not."""
+
     mode: Literal["tls"]
+    private_ca: bool = False
+
+
+class MutualTlsAuth(Settings):
+    """Mutual TLS: the workers present the client certificate `credentials.<cluster>.certificate`."""
+
+    mode: Literal["mtls"]
+    private_ca: bool = False
 
 
 class SaslAuth(Settings):
@@ -60,6 +83,14 @@ class SaslAuth(Settings):
     mode: Literal["scram", "plain"]
     # False only for a SASL_PLAINTEXT listener, such as the local runtime's source cluster.
     tls: bool = True
+    private_ca: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tls_settings_need_tls(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("tls") is False:
+            return _refuse_tls_settings(data, "it needs TLS, and auth.tls is false (SASL_PLAINTEXT)")
+        return data
 
 
 class IamAuth(Settings):
@@ -69,9 +100,26 @@ class IamAuth(Settings):
     sts_region: Annotated[str | None, Field(pattern=REGION_PATTERN)] = None
 
 
-ClusterAuth = Annotated[PlaintextAuth | TlsAuth | SaslAuth | IamAuth, Field(discriminator="mode")]
+ClusterAuth = Annotated[PlaintextAuth | TlsAuth | MutualTlsAuth | SaslAuth | IamAuth, Field(discriminator="mode")]
 
-MSK_PORT_BY_AUTH_MODE = {"plaintext": 9092, "tls": 9094, "scram": 9096, "iam": 9098}
+MSK_PORT_BY_AUTH_MODE = {"plaintext": 9092, "tls": 9094, "mtls": 9094, "scram": 9096, "iam": 9098}
+
+
+def uses_tls(auth: ClusterAuth) -> bool:
+    return not isinstance(auth, PlaintextAuth) and not (isinstance(auth, SaslAuth) and not auth.tls)
+
+
+def private_ca(auth: ClusterAuth) -> bool:
+    """Whether the brokers' certificates are checked against the cluster's own CA bundle."""
+    return isinstance(auth, TlsAuth | MutualTlsAuth | SaslAuth) and auth.private_ca
+
+
+def _refuse_tls_settings(data: Any, why: str) -> Any:
+    if isinstance(data, Mapping):
+        present = [key for key in (*TLS_SETTINGS, "private_ca") if key in data]
+        if present:
+            raise ValueError(f"{present[0]} is a TLS setting, but {why}")
+    return data
 
 
 # --- Clusters --------------------------------------------------------------------------------
@@ -206,6 +254,15 @@ class KubernetesSettings(Settings):
     node_labels: dict[str, str] = {}
 
 
+class TaskRestartSettings(Settings):
+    """The workers restart their failed connectors and tasks themselves, with Strimzi's back-off."""
+
+    # Restarts of one connector or task before it is left FAILED; unset: unlimited, as Strimzi.
+    max_restarts: Annotated[int | None, Field(ge=0)] = None
+    # The back-off's unit: restart n waits n*(n+1) units (at most 60) after the failure is seen.
+    backoff_unit_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+
+
 class ConnectSettings(Settings):
     """The Kafka Connect workers that run the MirrorMaker 2 connectors."""
 
@@ -234,6 +291,7 @@ class ConnectSettings(Settings):
     # rebalancing before `pulumi up` fails with Connect's last answer.
     rest_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 10
     rest_deadline_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    task_restarts: TaskRestartSettings = TaskRestartSettings()
 
     @field_validator("registration_cidrs")
     @classmethod
@@ -374,11 +432,24 @@ class StackSettings(Settings):
 # --- Secrets: read by stackconfig.load apart from the settings, never printed ---------------
 
 
-class SaslCredentials(BaseModel):
+class ClusterCredentials(BaseModel):
+    """`credentials.<cluster>`: what the cluster's auth needs, checked by `stackconfig.load`.
+
+    SASL: `username` and `password`. Mutual TLS: `certificate` (PEM, the client's certificate,
+    then its chain) and `privateKey` (PEM; `privateKeyPassword` when it is encrypted). A private
+    CA (`auth.privateCa`): `trustedCertificates` (PEM bundle). After loading, `private_key` holds
+    the key as unencrypted PKCS#8, the one form Kafka's PEM keystore reads without a password;
+    the password is not kept.
+    """
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
-    username: str
-    password: SecretStr
+    username: str | None = None
+    password: SecretStr | None = None
+    trusted_certificates: str | None = None
+    certificate: str | None = None
+    private_key: SecretStr | None = None
+    private_key_password: SecretStr | None = None
 
 
 @dataclass(frozen=True)
@@ -386,7 +457,7 @@ class StackSecrets:
     """Secret config values; on the local platform they come from the local runtime instead."""
 
     connect_password: SecretStr | None = None
-    credentials: Mapping[str, SaslCredentials] = field(default_factory=dict)
+    credentials: Mapping[str, ClusterCredentials] = field(default_factory=dict)
     kubeconfig: SecretStr | None = None
     # The identity `pulumi up` registers connectors with, through a port-forward: it needs only
     # pods list/get and pods/portforward in the workers' namespace. Unset: the kubeconfig above.

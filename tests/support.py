@@ -59,3 +59,16 @@ def provider_props(state: RuntimeState, spec: ConnectorSpec, worker: int = 0, **
 
 
 LOCAL_TREE = REPO_ROOT / "connectors"
+
+
+def runtime_secret_values(state: RuntimeState) -> dict[str, str]:
+    """Every password and private key of a local runtime, by name: what no log, state or answer may hold.
+
+    The passwords of every generated user, and each line of each private key's base64 body.
+    """
+    credentials = LocalCredentials.load(state.secrets_dir)
+    values = {f"{name} password": c.password for name, c in vars(credentials).items() if c is not None}
+    for path in sorted(state.secrets_dir.glob("*-private-key.pem")):
+        body = [line for line in path.read_text().splitlines() if line and not line.startswith("-----")]
+        values |= {f"{path.name} line {index}": line for index, line in enumerate(body)}
+    return values

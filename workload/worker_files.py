@@ -1,5 +1,5 @@
 """The files a worker pod mounts: the ConfigMap's worker properties and REST JAAS file, and the
-Secrets' SASL credentials and REST auth files.
+Secrets' cluster credentials (SASL files, TLS certificates and keys) and REST auth files.
 
 Rendered here once for the `ConnectCluster` component, the container tests and the operator
 commands. Secrets: the ConfigMap holds nothing secret (the JAAS file only names the users file);
@@ -12,9 +12,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from connect.cluster_connection import ClusterEndpoint, credentials_file_content, credentials_file_name
+from connect.cluster_connection import (
+    ClusterEndpoint,
+    TlsFiles,
+    credentials_file_content,
+    credentials_file_name,
+    tls_file_contents,
+)
 from connect.rest_auth import basic_authorization, rest_jaas_config, rest_users_file_content
-from connect.worker_properties import WorkerSettings, render_worker_properties
+from connect.worker_properties import TaskRestarts, WorkerSettings, render_worker_properties
 from stackconfig.models import KafkaCluster, SaslAuth, StackSecrets, StackSettings
 from workload import image_layout
 
@@ -45,6 +51,17 @@ def pod_worker_settings(settings: StackSettings) -> WorkerSettings:
         secrets_dir=image_layout.SECRETS_DIR,
         exactly_once=settings.connect.exactly_once,
         rebalance_delay_ms=settings.connect.rebalance_delay_ms,
+        task_restarts=pod_task_restarts(settings),
+        rest_authorization_file=f"{image_layout.REST_AUTH_DIR}/{image_layout.PROBE_AUTH_FILE}",
+    )
+
+
+def pod_task_restarts(settings: StackSettings) -> TaskRestarts:
+    restarts = settings.connect.task_restarts
+    unit_ms = restarts.backoff_unit_seconds * 1000
+    # Polled at least once per unit, so that a short unit (a test stack) is kept to the second.
+    return TaskRestarts(
+        max_restarts=restarts.max_restarts, backoff_unit_ms=unit_ms, poll_interval_ms=min(10_000, unit_ms)
     )
 
 
@@ -57,14 +74,27 @@ def config_files(settings: StackSettings) -> dict[str, str]:
 
 
 def credential_files(settings: StackSettings, secrets: StackSecrets) -> dict[str, str]:
-    """`<cluster>.properties` for every SASL cluster, as `client_properties` references them."""
+    """Every cluster's secret files, as `client_properties` references them.
+
+    `<cluster>.properties` (SASL), `<cluster>-ca.pem` (a private CA), `<cluster>-certificate.pem`
+    and `<cluster>-private-key.pem` (mutual TLS). `load_stack` made sure each cluster has what
+    its auth needs.
+    """
     clusters = {settings.destination.name: settings.destination, **settings.sources}
     files = {}
     for name, cluster in sorted(clusters.items()):
-        if isinstance(cluster.auth, SaslAuth):
-            username, password = secrets.credentials[name].username, secrets.credentials[name].password
-            content = credentials_file_content(cluster.auth, username, password.get_secret_value())
-            files[credentials_file_name(name)] = content
+        credentials = secrets.credentials.get(name)
+        if credentials is None:
+            continue
+        if isinstance(cluster.auth, SaslAuth) and credentials.username and credentials.password:
+            password = credentials.password.get_secret_value()
+            files[credentials_file_name(name)] = credentials_file_content(cluster.auth, credentials.username, password)
+        tls = TlsFiles(
+            trusted_certificates=credentials.trusted_certificates,
+            certificate=credentials.certificate,
+            private_key=credentials.private_key.get_secret_value() if credentials.private_key else None,
+        )
+        files |= tls_file_contents(name, tls)
     return files
 
 

@@ -18,6 +18,7 @@ from connect.local_runtime import LocalCredentials, connect_endpoint
 from connect.rest import ConnectClient
 from harness.project_copy import Project, copy_project
 from localkafka.runtime import LocalRuntime
+from tests.support import runtime_secret_values
 
 pytestmark = pytest.mark.runtime
 
@@ -121,8 +122,8 @@ def test_bad_file_fails_preview_naming_it_before_any_write(project: Project) -> 
 
 
 def test_state_file_holds_no_plaintext_secret(project: Project) -> None:
-    credentials = LocalCredentials.load(project.state.secrets_dir)
-    secret_values = [credentials.connect.password, credentials.source.password, credentials.source_admin.password]
+    # Every password and private key of the runtime (tests/support.py).
+    secret_values = list(runtime_secret_values(project.state).values())
     state_text = project.cli.state_file(STACK).read_text()
     assert "connect_password" in state_text, "the state should hold the connector resources"
     for value in secret_values:
@@ -144,8 +145,8 @@ def test_destroy_removes_every_connector(project: Project) -> None:
 
 
 def test_no_log_or_connector_config_holds_a_secret(project: Project, runtime: LocalRuntime) -> None:
-    credentials = LocalCredentials.load(project.state.secrets_dir)
-    secret_values = [credentials.connect.password, credentials.source.password, credentials.source_admin.password]
+    # Every password and private key of the runtime (tests/support.py).
+    secret_values = list(runtime_secret_values(project.state).values())
     logs = [p for p in Path(runtime.runtime_dir).rglob("*.log")] + list((project.directory / ".state").rglob("*.log"))
     assert logs, "expected worker and broker logs to search"
     for path in logs:

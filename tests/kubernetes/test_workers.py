@@ -35,6 +35,7 @@ from localkafka.runtime import LocalRuntime
 from localkube.cluster import LocalKube
 from localkube.identity import write_deploy_kubeconfig
 from localkube.state import KubeCluster
+from mm2ctl.cli import main as mm2ctl_main
 from tests.faults.streams import Outcome, SequenceProducer, arrival, record_outcome
 from workload import image_layout
 from workload.kubernetes import WorkerNames
@@ -206,6 +207,39 @@ def test_records_mirror_through_the_pods_renamed_as_the_tree_says(deployment: De
         consumer.close()
     values = sorted(bytes(record.value() or b"") for record in records)
     assert values == sorted(f"order {index}".encode() for index in range(200))
+
+
+def test_mm2ctl_status_reads_the_stack_through_the_kubernetes_api(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mm2ctl status` on a kubernetes stack: Connect and the metrics through port-forwards, the clusters'
+    offsets through the offsets tool executed inside a worker pod, the REST password from the stack."""
+    project = deployment.project
+    for key, value in project.cli.env().items():  # the Pulumi CLI and passphrase that `pulumi up` used
+        monkeypatch.setenv(key, value)
+    argv = ["status", "--stack", STACK, "--json", "--kubeconfig", str(deployment.cluster.kubeconfig)]
+
+    def status() -> dict[str, Any]:
+        capsys.readouterr()
+        exit_status = mm2ctl_main(argv, project_root=project.directory)
+        document = dict(json.loads(capsys.readouterr().out))
+        assert document["exitStatus"] == exit_status
+        return document
+
+    # Caught up once the connector has committed the offsets of the 200 records of `orders`.
+    document = poll_until(
+        status, lambda d: d["exitStatus"] == 0, timeout=180, interval=5, what="mm2ctl status 0", describe=_verdict
+    )
+    report = document["report"]
+    orders = [row for row in report["partitions"] if row["topic"] == "orders"]
+    assert orders and {row["destination_topic"] for row in orders} == {"orders-replica"}
+    assert sum(row["end"] for row in orders) == 200 and sum(row["behind"] + row["lost"] for row in orders) == 0
+    assert sum(row["destination_end"] for row in orders) >= 200  # exactly-once markers are offsets too
+    assert {row["name"]: row["state"] for row in report["connectors"]} == dict.fromkeys(CONNECTORS, "RUNNING")
+
+
+def _verdict(document: dict[str, Any]) -> str:
+    return str(document.get("verdict"))
 
 
 def test_refresh_sees_an_out_of_band_change(deployment: Deployment) -> None:

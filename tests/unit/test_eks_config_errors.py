@@ -50,6 +50,10 @@ def misspelt_key(values: dict[str, Any], _secrets: dict[str, Any]) -> None:
     values[f"{PROJECT}:connect"]["replica"] = 3
 
 
+def negative_max_restarts(values: dict[str, Any], _secrets: dict[str, Any]) -> None:
+    values[f"{PROJECT}:connect"]["taskRestarts"] = {"maxRestarts": -1}
+
+
 def bad_cidr(values: dict[str, Any], _secrets: dict[str, Any]) -> None:
     values[f"{PROJECT}:sources"]["msk-east"]["network"]["cidrBlock"] = "10.20.0.0/33"
 
@@ -66,6 +70,7 @@ def bad_cidr(values: dict[str, Any], _secrets: dict[str, Any]) -> None:
         (more_workers_than_nodes, "mm2-eks:connect.replicas: 4 workers need as many nodes"),
         (misspelt_key, "mm2-eks:connect.replica: unknown key"),
         (bad_cidr, "mm2-eks:sources.msk-east.network.cidrBlock"),
+        (negative_max_restarts, "mm2-eks:connect.taskRestarts.maxRestarts: Input should be greater than or equal to 0"),
     ],
 )
 def test_config_errors_name_the_key_and_declare_nothing(values: dict[str, Any], change: Change, message: str) -> None:

@@ -180,7 +180,15 @@ def test_worker_properties_internal_topics_and_rest(staging: ProgramRun, values:
         assert properties[f"{kind}.storage.replication.factor"] == "3"
     assert properties["rest.advertised.host.name"] == "${env:POD_IP}"
     assert properties["listeners"] == f"http://0.0.0.0:{image_layout.REST_PORT}"
-    assert properties["rest.extension.classes"].endswith("BasicAuthSecurityRestExtension")
+    extensions = properties["rest.extension.classes"].split(",")
+    assert extensions[0].endswith("BasicAuthSecurityRestExtension")  # authenticates before ours see a request
+    assert "io.github.mm2eks.worker.restarts.TaskRestartSupervisor" in extensions
+    # The supervisor restarts through the worker's own REST API with the probe's token; Strimzi's defaults.
+    assert properties["mm2.task.restarts.authorization.file"] == (
+        f"{image_layout.REST_AUTH_DIR}/{image_layout.PROBE_AUTH_FILE}"
+    )
+    assert properties["mm2.task.restarts.backoff.unit.ms"] == "60000"
+    assert "mm2.task.restarts.max" not in properties  # unlimited
     assert properties["exactly.once.source.support"] == "enabled"
     assert properties["scheduled.rebalance.max.delay.ms"] == str(values[f"{PROJECT}:connect"]["rebalanceDelayMs"])
     destination = values[f"{PROJECT}:destination"]
@@ -193,8 +201,10 @@ def test_worker_properties_internal_topics_and_rest(staging: ProgramRun, values:
 
 def test_secret_files_hold_the_credentials(staging: ProgramRun) -> None:
     credentials = staging.one(SECRET, "connect-credentials").inputs["stringData"]
-    assert set(credentials) == {"confluent.properties"}
+    assert set(credentials) == {"confluent.properties", "msk-legacy.properties"}
     assert SECRETS["confluent_password"] in credentials["confluent.properties"]
+    assert "ScramLoginModule" in credentials["msk-legacy.properties"]
+    assert SECRETS["msk_legacy_password"] in credentials["msk-legacy.properties"]
     rest_auth = staging.one(SECRET, "connect-rest-auth").inputs["stringData"]
     assert rest_auth[image_layout.REST_USERS_FILE] == f"mm2-admin: {SECRETS['connect_password']}\n"
     token = base64.b64decode(rest_auth[image_layout.PROBE_AUTH_FILE]).decode()

@@ -39,3 +39,13 @@ def test_no_monitoring_objects_unless_enabled_with_the_operator(
     run = run_program(values)
     assert not MONITORING_TYPES & {r.type for r in run.registrations}
     assert [r.name for r in run.of_type("kubernetes:core/v1:ConfigMap")] == ["connect-config"]
+
+
+def test_the_deployed_rules_and_dashboard_watch_records_behind(staging: ProgramRun) -> None:
+    # The lag alert and panels of docs/migration.md reach the cluster as they are in monitoring/.
+    rules = staging.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "monitoring-rules").inputs
+    alerts = {rule["alert"]: rule for group in rules["spec"]["groups"] for rule in group["rules"]}
+    assert "kafka_consumer_fetch_manager_records_lag" in alerts["MirrorMakerRecordsBehind"]["expr"]
+    (content,) = staging.one("kubernetes:core/v1:ConfigMap", "monitoring-dashboard").inputs["data"].values()
+    titles = {panel["title"] for panel in json.loads(content)["panels"]}
+    assert {"Records behind by topic", "Records behind by partition (top 20)"} <= titles

@@ -155,6 +155,7 @@ def test_a_scram_source_opens_the_scram_port(values: dict[str, Any]) -> None:
     credentials = {
         "confluent": {"username": "u", "password": "p"},
         "msk-east": {"username": "mm2", "password": "scram-password"},
+        "msk-legacy": {"username": "mm2", "password": "legacy-password"},
     }
     run = run_program(values, {f"{PROJECT}:credentials": credentials, f"{PROJECT}:connectPassword": "x"})
     assert {(r.inputs["fromPort"], r.inputs["toPort"]) for r in run.of_type(INGRESS)} == {(9096, 9096)}

@@ -725,6 +725,17 @@ KAFKA_MBEANS: dict[str, str] = {
         total-record-failures total-record-errors total-records-skipped total-retries total-errors-logged
         deadletterqueue-produce-requests deadletterqueue-produce-failures last-error-timestamp
     """,
+    # MirrorMaker 2's replication consumer of task 0 of connector mm2-source, per partition (the quotes are
+    # the MBean's: the client id has characters ObjectName quotes); records-lag is exported, nothing else.
+    'kafka.consumer<type=consumer-fetch-manager-metrics, client-id="src->dst|mm2-source-0|replication-consumer", '
+    "topic=orders, partition=0>": """
+        records-lag records-lag-avg records-lag-max records-lead records-lead-avg records-lead-min
+        preferred-read-replica
+    """,
+    # Ours, not Kafka's: the workers' TaskRestartSupervisor (docker/worker-extensions, TaskRestartsMBean).
+    "io.github.mm2eks.worker<type=task-restarts, connector=mm2-source, task=0>": """
+        RestartsTotal RestartsExhausted
+    """,
 }
 # Series Prometheus adds to every scrape, and the labels its Kubernetes discovery (PodMonitor) attaches.
 SCRAPE_METRICS = {"up"}
@@ -840,7 +851,10 @@ def exported_metrics() -> dict[str, frozenset[str]]:
                 match = rule.pattern.match(line)
                 if match:
                     name = _substitute_groups(rule.name, match)
-                    names[_exposed_name(_safe_name(name.lower() if lowercase else name))] = rule.labels
+                    exposed = _exposed_name(_safe_name(name.lower() if lowercase else name))
+                    if exporter_config()["rules"][rule.index].get("type") == "COUNTER":
+                        exposed += "_total"  # a counter is exposed with the suffix
+                    names[exposed] = rule.labels
                     break
     return names
 
@@ -859,6 +873,33 @@ def test_exporter_rules_cover_the_mirrormaker_metrics() -> None:
         f"docker/config/jmx-exporter.yaml's rules produce none of {sorted(missing)} from Kafka 4.1's MBeans; "
         f"they produce: {sorted(exported_metrics())}"
     )
+
+
+def test_exporter_exports_the_task_restart_metrics() -> None:
+    # The operator `status` command and the dashboard read exactly these names.
+    exported = exported_metrics()
+    for name in ("mm2_task_restarts_total", "mm2_task_restarts_exhausted"):
+        assert exported.get(name) == frozenset({"connector", "task"}), (
+            f"docker/config/jmx-exporter.yaml must export {name}{{connector,task}}; it exports {sorted(exported)}"
+        )
+
+
+def test_exporter_exports_records_lag_of_the_replication_consumers_only() -> None:
+    # `python -m mm2ctl status`, the "records behind" panels and MirrorMakerRecordsBehind read this name.
+    lag = "kafka_consumer_fetch_manager_records_lag"
+    assert exported_metrics().get(lag) == frozenset({"source", "target", "connector", "task", "topic", "partition"})
+    (rule,) = [r for r in exporter_rules() if r.name == lag]
+    bean = "kafka.consumer<type=consumer-fetch-manager-metrics, client-id={}, topic=orders, partition=0><>{}: 1.0"
+    replication = '"src->dst|mm2-source-0|replication-consumer"'
+    match = rule.pattern.match(bean.format(replication, "records-lag"))
+    assert match is not None and match.groups()[:4] == ("src", "dst", "mm2-source", "0")
+    # Every task also consumes Connect's offsets topic: those consumers' lag would swamp a scrape.
+    assert not rule.pattern.match(bean.format("connector-consumer-mm2-source-0", "records-lag"))
+    assert not rule.pattern.match(bean.format(replication, "records-lag-max"))
+    scraped = (
+        'kafka.consumer:type=consumer-fetch-manager-metrics,client-id="*|replication-consumer",topic=*,partition=*'
+    )
+    assert scraped in exporter_config()["includeObjectNames"], "only the replication consumers' MBeans may be scraped"
 
 
 # --- PromQL helpers ------------------------------------------------------------------------------------
@@ -1096,6 +1137,7 @@ def _parse_problems(parser: ModuleType, where: str, expr: str) -> list[str]:
 REQUIRED_ALERTS = {
     "MirrorMakerReplicationLatencyHigh",
     "MirrorMakerRecordAgeHigh",
+    "MirrorMakerRecordsBehind",
     "MirrorMakerTaskFailed",
     "MirrorMakerNoRecords",
     "MirrorMakerWorkerDown",
