@@ -91,7 +91,7 @@ class PodTarget:
         pod = self.ready_pod()
         try:
             forward = portforward(
-                self.api.connect_get_namespaced_pod_portforward, pod, self.namespace, ports=str(self.port)
+                stream_api(self.api).connect_get_namespaced_pod_portforward, pod, self.namespace, ports=str(self.port)
             )
             return forward.socket(self.port)
         except Exception as error:  # noqa: BLE001 - ApiException, websocket and transport errors
@@ -208,6 +208,16 @@ def core_api(kubeconfig: str) -> Any:
             f"the stack's kubeconfig could not be loaded ({type(error).__name__}); "
             "check the secret config value `kubeconfig` or the cluster outputs"
         ) from None
+
+
+def stream_api(api: Any) -> Any:
+    """A CoreV1Api of its own for one exec or port-forward call, with the same configuration.
+
+    `kubernetes.stream` swaps the ApiClient's `request` for a websocket one for the length of the
+    call: another thread's pod listing on the same ApiClient meanwhile fails (ApiValueError). The
+    provider opens streams and lists pods from several threads at once.
+    """
+    return kubernetes_client.CoreV1Api(kubernetes_client.ApiClient(api.api_client.configuration))
 
 
 def _core_api(kubeconfig: str) -> Any:

@@ -17,7 +17,17 @@ from urllib.parse import quote
 import httpx
 
 # Connect's own phrases for transient states, as returned in the `message` field.
-_TRANSIENT_MESSAGES = ("rebalance", "leader", "timed out", "not yet", "starting", "cannot complete request")
+# Phrases of Connect's 500s that pass once the group settles; "trying to forward rest request": the
+# worker asked forwards to a leader that is gone (a deleted pod) until the group elects another.
+_TRANSIENT_MESSAGES = (
+    "rebalance",
+    "leader",
+    "timed out",
+    "not yet",
+    "starting",
+    "cannot complete request",
+    "trying to forward rest request",
+)
 _FIRST_BACKOFF_SECONDS = 0.25
 _MAX_BACKOFF_SECONDS = 4.0
 
@@ -232,10 +242,18 @@ class ConnectClient:
             return response
         if response.status_code in (404, 503) and path == "/health":
             return ConnectError(verb, path, 503, f"the worker is not ready yet: {_message(response)}", connector)
-        if response.status_code == 404 and not _is_json(response) and path != CLUSTER_CHECK_PATH:
-            # A starting worker serves Jetty's HTML 404 until its REST resources are registered.
+        if response.status_code == 404 and not _is_connect_error(response) and path != CLUSTER_CHECK_PATH:
+            # Not Connect's answer but Jetty's error page (HTML, or JSON for `Accept: application/json`):
+            # a worker that is starting (its REST resources not registered yet) or stopping (already
+            # unregistered, as a kept-alive connection to a pod being deleted finds).
             # (The cluster check is asked only of a ready worker: there it means an older image.)
-            return ConnectError(verb, path, 503, "the worker's REST API is still starting (HTML 404)", connector)
+            return ConnectError(
+                verb,
+                path,
+                503,
+                f"the worker's REST API is starting or stopping (Jetty's 404: {_message(response)})",
+                connector,
+            )
         if response.status_code == 404 and missing_ok:
             return None
         message = _message(response)
@@ -256,8 +274,13 @@ def _transient(error: ConnectError) -> bool:
     return error.status == 500 and any(phrase in error.connect_message.lower() for phrase in _TRANSIENT_MESSAGES)
 
 
-def _is_json(response: httpx.Response) -> bool:
-    return "json" in response.headers.get("content-type", "")
+def _is_connect_error(response: httpx.Response) -> bool:
+    """Whether an error response is Connect's own: JSON with its `error_code` (Jetty's pages have none)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and "error_code" in payload
 
 
 def _message(response: httpx.Response) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from kubernetes.stream import stream
 
-from connect.port_forward import API_TIMEOUT_SECONDS, PodTarget, PortForwardError
+from connect.port_forward import API_TIMEOUT_SECONDS, PodTarget, PortForwardError, stream_api
 from mm2ctl.errors import Unreachable
 from workload.kubernetes import CONTAINER_NAME
 
@@ -34,7 +34,7 @@ class KubernetesPods:
     def exec(self, pod: str, command: Sequence[str], stdin: str, timeout_seconds: float) -> tuple[str, str, int | None]:
         try:
             client = stream(
-                self.api.connect_get_namespaced_pod_exec,
+                stream_api(self.api).connect_get_namespaced_pod_exec,
                 pod,
                 self.namespace,
                 container=CONTAINER_NAME,

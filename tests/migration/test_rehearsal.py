@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from connect.connector_tree import ConnectorSpec
 from connect.local_runtime import RuntimeState
@@ -101,7 +101,10 @@ def test_rehearsal(migration_runtime: LocalRuntime, tmp_path: Path) -> None:
         # 4. The lagging group reads all but about 10,000 records, then stops; both groups get translated.
         lagging_read = _consume_and_commit(flow.state, flow.lagging, flow.topics, total - LAGGING_BEHIND)
         translated = _status_json_until(
-            runtime, "both groups' checkpoints", lambda r: _translations_current(r, [flow.current, flow.lagging])
+            runtime,
+            "both groups' checkpoints",
+            _TranslationsSettled([flow.current, flow.lagging]),
+            describe=lambda r: _translations(r, [flow.current, flow.lagging]),
         )
         figures["lagging group: records it had not read on the source"] = total - len(lagging_read)
         figures["lagging group: records behind its committed offsets on the source"] = _group_lag(
@@ -296,7 +299,12 @@ def _consume_and_commit(state: RuntimeState, group: str, topics: list[str], coun
     try:
         records = clients.consume(consumer, topics, count, timeout=180)
         assert len(records) == count
-        consumer.commit(asynchronous=False)
+        # The offsets after the records kept: the consumer's own position may be past them (a batch's tail).
+        kept: dict[tuple[str, int], int] = {}
+        for message in records:
+            kept[(str(message.topic()), int(message.partition() or 0))] = int(message.offset() or 0) + 1
+        positions = [TopicPartition(topic, partition, offset) for (topic, partition), offset in kept.items()]
+        consumer.commit(offsets=positions, asynchronous=False)
         return [_key_of(m) for m in records]
     finally:
         consumer.close()
@@ -374,10 +382,14 @@ def _status_json(runtime: LocalRuntime) -> Run:
     return mm2ctl(runtime, "status", "--json")
 
 
-def _status_json_until(runtime: LocalRuntime, what: str, done: Callable[[Run], bool], timeout: float = 300) -> Run:
-    return poll_until(
-        lambda: _status_json(runtime), done, timeout=timeout, interval=3, what=what, describe=lambda r: r.last_line
-    )
+def _status_json_until(
+    runtime: LocalRuntime,
+    what: str,
+    done: Callable[[Run], bool],
+    timeout: float = 300,
+    describe: Callable[[Run], str] = lambda r: r.last_line,
+) -> Run:
+    return poll_until(lambda: _status_json(runtime), done, timeout=timeout, interval=3, what=what, describe=describe)
 
 
 def _behind(result: Run) -> int:
@@ -388,11 +400,37 @@ def _groups(result: Run, names: list[str]) -> list[dict[str, Any]]:
     return [g for g in result.json()["report"]["groups"] if g["group"] in names]
 
 
-def _translations_current(result: Run, names: list[str]) -> bool:
-    rows = _groups(result, names)
-    return len(rows) == len(names) and all(
-        p["checkpoint_upstream"] == p["committed"] for g in rows for p in g["partitions"]
+def _translations(result: Run, names: list[str]) -> str:
+    """Per group and partition: its committed offset on the source and the source offset its checkpoint translated."""
+    return "; ".join(
+        f"{g['group']}[{p['topic']}-{p['partition']}] committed {p['committed']} checkpoint {p['checkpoint_upstream']}"
+        for g in _groups(result, names)
+        for p in g["partitions"]
     )
+
+
+class _TranslationsSettled:
+    """Done when every partition of the groups has a checkpoint that translates its committed offset, or
+    when the checkpoints stay as they are for 3 polls in a row (10 s or more, checkpoints are emitted every 2 s).
+
+    MirrorMaker 2 emits a new checkpoint only when the translated offset moves forward: a commit beyond the
+    last offset sync (the end of a quiet topic) may never get a checkpoint of its own.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.seen: list[str] = []
+
+    def __call__(self, result: Run) -> bool:
+        rows = _groups(result, self.names)
+        partitions = [p for g in rows for p in g["partitions"]]
+        if len(rows) < len(self.names) or any(p["checkpoint_upstream"] is None for p in partitions):
+            self.seen.clear()
+            return False
+        if all(p["checkpoint_upstream"] == p["committed"] for p in partitions):
+            return True
+        self.seen.append(_translations(result, self.names))
+        return len(self.seen) >= 3 and len(set(self.seen[-3:])) == 1
 
 
 def _group_lag(result: Run, group: str) -> int:

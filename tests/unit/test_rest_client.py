@@ -115,6 +115,23 @@ def test_html_404_of_a_starting_worker_is_retried_but_a_json_404_means_absent(co
     assert len(connect.seen) == 2
 
 
+def test_jettys_json_404_of_a_stopping_worker_is_retried(connect: ScriptedConnect) -> None:
+    # Jetty's own error page, in JSON for `Accept: application/json`: no Connect `error_code`.
+    jetty = {"url": "/connectors", "status": "404", "message": "Not Found", "servlet": "null"}
+    connect.answers = [json_answer(404, jetty), json_answer(200, ["orders"])]
+    with client(connect) as rest:
+        assert rest.connectors() == ["orders"]
+    assert len(connect.seen) == 2
+
+
+def test_a_forward_to_a_leader_that_is_gone_is_retried(connect: ScriptedConnect) -> None:
+    gone = "IO Error trying to forward REST request: java.net.SocketTimeoutException: Connect Timeout"
+    connect.answers = [json_answer(500, {"error_code": 500, "message": gone}), (204, "application/json", "")]
+    with client(connect) as rest:
+        assert rest.delete_connector("orders")
+    assert [verb for verb, _, _ in connect.seen] == ["DELETE", "DELETE"]
+
+
 def test_health_503_is_waited_out(connect: ScriptedConnect) -> None:
     starting = {"status": "starting", "message": "Worker is still starting up."}
     connect.answers = [
