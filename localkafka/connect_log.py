@@ -16,7 +16,13 @@ from connect.local_runtime import RuntimeState
 from connect.rest import CLUSTER_CHECK_PATH
 from localkafka.worker import log_file
 
-REQUEST = re.compile(r'"(?P<verb>GET|POST|PUT|DELETE|PATCH) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
+# Jetty's NCSA line: "VERB path HTTP/1.1" status bytes "referer" "user agent" ms.
+REQUEST = re.compile(
+    r'"(?P<verb>GET|POST|PUT|DELETE|PATCH) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})'
+    r'(?: \S+ "[^"]*" "(?P<agent>[^"]*)")?'
+)
+# The workers' own restart supervisor (docker/worker-extensions, WorkerRestClient.USER_AGENT).
+RESTART_SUPERVISOR_AGENT = "mm2-eks-restart-supervisor"
 STOPPING_CONNECTOR = re.compile(r"Stopping connector (?P<name>\S+) \(org\.apache\.kafka\.connect\.runtime\.Worker\)")
 WRITE_VERBS = ("POST", "PUT", "DELETE", "PATCH")
 # Calls the workers make to each other (task configs to the leader, exactly-once fencing).
@@ -28,6 +34,12 @@ class Request:
     verb: str
     path: str
     status: int
+    agent: str = ""
+
+    @classmethod
+    def of(cls, found: re.Match[str]) -> Request:
+        """The request a REQUEST match describes."""
+        return cls(found["verb"], found["path"], int(found["status"]), found["agent"] or "")
 
     @property
     def is_internal(self) -> bool:
@@ -47,6 +59,7 @@ class Request:
             and not self.is_forwarded
             and not self.path.endswith("/config/validate")
             and self.path != CLUSTER_CHECK_PATH
+            and self.agent != RESTART_SUPERVISOR_AGENT
         )
 
 
@@ -77,7 +90,7 @@ class ConnectLog:
 
     def requests_since(self, mark: LogMark) -> list[Request]:
         found = (REQUEST.search(line) for line in self.lines_since(mark))
-        return [Request(m["verb"], m["path"], int(m["status"])) for m in found if m]
+        return [Request.of(m) for m in found if m]
 
     def writes_since(self, mark: LogMark) -> list[Request]:
         return [request for request in self.requests_since(mark) if request.is_write]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client as kubernetes_client
 
 from connect import port_forward
 from connect.local_runtime import LocalCredentials, RuntimeState
@@ -53,6 +54,8 @@ class FakePod:
 class FakeCoreApi:
     pods: list[FakePod]
     listed: list[tuple[str, str]] = field(default_factory=list)
+    # What connect.port_forward.stream_api copies for each stream (the streams themselves are faked).
+    api_client: Any = field(default_factory=lambda: kubernetes_client.ApiClient(kubernetes_client.Configuration()))
 
     def list_namespaced_pod(self, namespace: str, label_selector: str, _request_timeout: float) -> Any:
         assert _request_timeout > 0

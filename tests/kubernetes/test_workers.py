@@ -85,7 +85,7 @@ class Deployment:
         found = []
         for pod in self.worker_pods():
             text = self._log(pod.metadata.name)[self.marks.get(pod.metadata.name, 0) :]
-            found += [Request(m["verb"], m["path"], int(m["status"])) for m in REQUEST.finditer(text)]
+            found += [Request.of(m) for m in REQUEST.finditer(text)]
         return [request for request in found if request.is_write and request.path.startswith("/connectors")]
 
     def _log(self, pod: str) -> str:

@@ -32,6 +32,13 @@ public final class RestartTracker {
     static final String FAILED = "FAILED";
     /** A connector in one of these states keeps its tasks as the user wants them: its failed tasks are left alone. */
     static final Set<String> HELD_CONNECTOR_STATES = Set.of("PAUSED", "STOPPED");
+    /**
+     * A task of a superseded generation: its connector's {@code tasks.max} went down and Connect started the old
+     * task configs once more before the connector wrote the new, smaller set. Connect replaces the whole set
+     * itself; restarting such a task starts the stale config again and writes a FAILED status for a task that is
+     * gone.
+     */
+    static final String SUPERSEDED_TASK_FAILURE = "TooManyTasksException";
 
     /** What one subject went through on this worker. */
     static final class Record {
@@ -102,8 +109,10 @@ public final class RestartTracker {
                 Subject subject = Subject.task(name, task.getKey());
                 seen.add(subject);
                 // A paused or stopped connector's failed task waits for the user, not for us.
-                String state = held && FAILED.equals(taskState.state()) ? "HELD" : taskState.state();
-                observe(now, subject, state, taskState.traceMessage(), events);
+                String trace = taskState.traceMessage();
+                boolean superseded = trace != null && trace.contains(SUPERSEDED_TASK_FAILURE);
+                String state = (held || superseded) && FAILED.equals(taskState.state()) ? "HELD" : taskState.state();
+                observe(now, subject, state, trace, events);
             }
         }
         // Deleted connectors, and tasks now on another worker: that worker keeps its own count.

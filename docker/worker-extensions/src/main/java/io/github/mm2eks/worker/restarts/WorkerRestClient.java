@@ -30,6 +30,9 @@ final class WorkerRestClient {
         }
     }
 
+    /** How the workers' request logs tell the supervisor's restarts from a client's (an operator's, `pulumi up`'s). */
+    static final String USER_AGENT = "mm2-eks-restart-supervisor";
+
     private final URI base;
     private final Optional<Path> authorizationFile;
     private final HttpClient http;
@@ -52,6 +55,7 @@ final class WorkerRestClient {
         HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path))
             .timeout(REQUEST_TIMEOUT)
             .header("Accept", "application/json")
+            .header("User-Agent", USER_AGENT)
             .POST(HttpRequest.BodyPublishers.noBody());
         Optional<String> token = token();
         token.ifPresent(value -> request.header("Authorization", "Basic " + value));

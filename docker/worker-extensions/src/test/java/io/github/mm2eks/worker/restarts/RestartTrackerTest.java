@@ -190,6 +190,22 @@ class RestartTrackerTest {
     }
 
     @Test
+    void aTaskOfASupersededGenerationIsLeftForConnectToReplace() {
+        RestartTracker tracker = tracker(OptionalInt.empty());
+        String tooMany = "org.apache.kafka.connect.runtime.TooManyTasksException: The connector orders has generated"
+            + " 2 tasks, which is greater than 1, the maximum number of tasks it is configured to create.";
+        Map<Integer, TaskState> tasks = new LinkedHashMap<>();
+        tasks.put(0, new TaskState(0, "RUNNING", ME, null));
+        tasks.put(1, new TaskState(1, "FAILED", ME, tooMany));
+        ConnectorHealth superseded = new ConnectorHealth("orders", new ConnectorState("RUNNING", ME, null), tasks,
+            ConnectorType.SOURCE);
+        assertTrue(observe(tracker, at(0), superseded).isEmpty());
+        assertTrue(observe(tracker, at(100), superseded).isEmpty());
+        // Any other failure of the same task is restarted.
+        assertEquals(1, observe(tracker, at(101), health("orders", "RUNNING", ME, "RUNNING", ME, "FAILED", ME)).size());
+    }
+
+    @Test
     void failedTasksOfAPausedOrStoppedConnectorAreLeftAlone() {
         RestartTracker tracker = tracker(OptionalInt.empty());
         assertTrue(observe(tracker, at(0), health("orders", "PAUSED", ME, "FAILED", ME)).isEmpty());

@@ -25,6 +25,8 @@ class WorkerRestClientTest {
     record Request(String method, String uri, String authorization) {
     }
 
+    final List<String> agents = new CopyOnWriteArrayList<>();
+
     HttpServer server;
     final List<Request> requests = new CopyOnWriteArrayList<>();
     volatile int status = 204;
@@ -35,6 +37,7 @@ class WorkerRestClientTest {
         server.createContext("/", exchange -> {
             requests.add(new Request(exchange.getRequestMethod(), exchange.getRequestURI().toString(),
                 exchange.getRequestHeaders().getFirst("Authorization")));
+            agents.add(exchange.getRequestHeaders().getFirst("User-Agent"));
             byte[] body = "{\"error_code\":409,\"message\":\"Cannot complete request momentarily\"}".getBytes();
             exchange.sendResponseHeaders(status, status == 204 ? -1 : body.length);
             if (status != 204) {
@@ -65,6 +68,8 @@ class WorkerRestClientTest {
             new Request("POST", "/connectors/orders%20replica/tasks/3/restart", "Basic dXNlcjpwYXNz"),
             new Request("POST", "/connectors/orders/restart?includeTasks=false&onlyFailed=true",
                 "Basic dXNlcjpwYXNz")), requests);
+        // The workers' request logs tell these restarts from a client's by the agent (localkafka/connect_log.py).
+        assertEquals(List.of("mm2-eks-restart-supervisor", "mm2-eks-restart-supervisor"), agents);
     }
 
     @Test
