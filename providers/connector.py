@@ -338,6 +338,7 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
     wanted = CONNECT_STATES[state]
     limit = float(props["connect"].get("state_deadline_seconds", 300))
     started = time.monotonic()
+    tasks_max = int(normalise(props["config"]).get("tasks.max", "1"))
     failing_since: float | None = None  # when a failure was first seen (None: none, or healed)
     healthy_since: float | None = None  # when the connector last stopped showing a failure
 
@@ -346,7 +347,9 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
         if status is None:
             return False
         now = time.monotonic()
-        tasks = status.get("tasks", [])
+        # A task numbered at or above tasks.max belongs to a generation before tasks.max went down: Connect
+        # removes it with the new task set, and its status (often FAILED with TooManyTasksException) is stale.
+        tasks = [task for task in status.get("tasks", []) if int(task.get("id", 0)) < tasks_max]
         failed = status["connector"]["state"] == "FAILED" or any(task.get("state") == "FAILED" for task in tasks)
         if failed:
             failing_since, healthy_since = failing_since or now, None

@@ -116,13 +116,23 @@ class LocalPod:
 
     def exec(self, pod: str, command: Sequence[str], stdin: str, timeout_seconds: float) -> tuple[str, str, int | None]:
         swapped = [
-            part.replace(POD_JARS.libs_dir, str(JAR_CACHE / "libs"))
-            .replace(POD_JARS.log4j_config or "", str(WORKER_CONFIG_DIR / "log4j2.properties"))
-            .replace(f"={image_layout.TMP_DIR}", f"={self.state.runtime_dir}")
+            _local_tmp(
+                part.replace(POD_JARS.libs_dir, str(JAR_CACHE / "libs")).replace(
+                    POD_JARS.log4j_config or "", str(WORKER_CONFIG_DIR / "log4j2.properties")
+                ),
+                str(self.state.runtime_dir),
+            )
             for part in command
         ]
         result = subprocess.run(swapped, input=stdin, capture_output=True, text=True, timeout=timeout_seconds)
         return result.stdout, result.stderr, result.returncode
+
+
+def _local_tmp(part: str, runtime_dir: str) -> str:
+    """An option whose value is the pod's /tmp (`-Djava.io.tmpdir=/tmp`) points at the runtime's folder
+    instead; other paths are left alone (this checkout may itself live under /tmp)."""
+    suffix = f"={image_layout.TMP_DIR}"
+    return part[: -len(image_layout.TMP_DIR)] + runtime_dir if part.endswith(suffix) else part
 
 
 def _local_pod_tool(state: RuntimeState, worker_properties: Path) -> PodKafkaTool:
