@@ -69,14 +69,18 @@ def new_ca(name: str) -> Issued:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    return Issued(_certificate_pem(certificate), _key_pem(key))
+    return Issued(_certificate_pem(certificate), key_pem(key))
 
 
-def issue(ca: Issued, common_name: str, hosts: tuple[str, ...] = (), *, server: bool) -> Issued:
-    """A certificate signed by `ca`: for a broker (`server`, SANs = `hosts`) or for a client.
+def issue(
+    ca: Issued, common_name: str, hosts: tuple[str, ...] = (), *, server: bool, organization: str | None = None
+) -> Issued:
+    """A certificate signed by `ca`: for a server (`server`, SANs = `hosts`) or for a client.
 
     A broker's SANs are what clients verify against the address they connect to (hostname
     verification is on, as Kafka's default `ssl.endpoint.identification.algorithm=https`).
+    `organization` becomes the subject's O (Kubernetes reads a client certificate's O as its
+    groups; localkube/pki.py).
     """
     ca_key = serialization.load_pem_private_key(ca.private_key.encode(), password=None)
     ca_certificate = x509.load_pem_x509_certificate(ca.certificate.encode())
@@ -85,22 +89,39 @@ def issue(ca: Issued, common_name: str, hosts: tuple[str, ...] = (), *, server: 
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        subject.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
     builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .subject_name(x509.Name(subject))
         .issuer_name(ca_certificate.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
         .not_valid_after(now + VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=False,
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )
     if hosts:
         builder = builder.add_extension(x509.SubjectAlternativeName([_san(host) for host in hosts]), critical=False)
     certificate = builder.sign(ca_key, hashes.SHA256())
-    return Issued(_certificate_pem(certificate), _key_pem(key))
+    return Issued(_certificate_pem(certificate), key_pem(key))
 
 
 def _san(host: str) -> x509.GeneralName:
@@ -118,7 +139,7 @@ def _certificate_pem(certificate: x509.Certificate) -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
+def key_pem(key: ec.EllipticCurvePrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()

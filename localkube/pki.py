@@ -19,20 +19,16 @@ The service-account signing key is an EC P-256 key pair (ES256 tokens). EC keys 
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from connect.secret_file import write_secret
-from localkafka.certs import BACKDATE, VALIDITY, Issued, new_ca
+from localkafka.certs import Issued, issue, key_pem, new_ca
 
 CLIENTS = {
     # name: (common name, organization)
@@ -91,12 +87,12 @@ def write_pki(folder: Path, node_name: str, node_ip: str, service_ip: str, serve
     for name in ("controller-manager", "scheduler"):
         _save(pki, f"{name}-serving", issue(ca, f"kube-{name}", hosts=("127.0.0.1", "localhost"), server=True))
     _save(pki, "kubelet-serving", issue(ca, node_name, hosts=(node_ip, node_name), server=True))
-    _save(pki, "kubelet", issue(ca, f"system:node:{node_name}", organization="system:nodes"))
+    _save(pki, "kubelet", issue(ca, f"system:node:{node_name}", server=False, organization="system:nodes"))
     for name, (common_name, organization) in CLIENTS.items():
-        _save(pki, name, issue(ca, common_name, organization=organization))
+        _save(pki, name, issue(ca, common_name, server=False, organization=organization))
 
     signing_key = ec.generate_private_key(ec.SECP256R1())
-    write_secret(pki.service_account_key, _key_pem(signing_key))
+    write_secret(pki.service_account_key, key_pem(signing_key))
     pki.service_account_public_key.write_bytes(
         signing_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -107,53 +103,6 @@ def write_pki(folder: Path, node_name: str, node_ip: str, service_ip: str, serve
         write_kubeconfig(pki.kubeconfig(name), server, ca.certificate, _client_user(pki, name), f"localkube-{name}")
     write_kubeconfig(admin, server, ca.certificate, _client_user(pki, "admin"), "localkube-admin")
     return pki
-
-
-def issue(
-    ca: Issued, common_name: str, *, hosts: tuple[str, ...] = (), organization: str | None = None, server: bool = False
-) -> Issued:
-    """A certificate signed by `ca`: serving (`server`, SANs = `hosts`) or client (subject CN and O)."""
-    ca_key = serialization.load_pem_private_key(ca.private_key.encode(), password=None)
-    ca_certificate = x509.load_pem_x509_certificate(ca.certificate.encode())
-    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
-        raise TypeError("the cluster's CA key is an EC key")
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-    if organization:
-        # Kubernetes reads a client certificate's O as its groups.
-        subject.insert(0, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    now = datetime.datetime.now(datetime.UTC)
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(subject))
-        .issuer_name(ca_certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_encipherment=False,
-                content_commitment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-    )
-    if hosts:
-        builder = builder.add_extension(x509.SubjectAlternativeName([_san(host) for host in hosts]), critical=False)
-    certificate = builder.sign(ca_key, hashes.SHA256())
-    return Issued(certificate.public_bytes(serialization.Encoding.PEM).decode(), _key_pem(key))
 
 
 def write_kubeconfig(path: Path, server: str, ca_certificate: str, user: dict[str, str], name: str) -> None:
@@ -181,19 +130,6 @@ def _client_user(pki: Pki, name: str) -> dict[str, str]:
 def _save(pki: Pki, name: str, issued: Issued) -> None:
     pki.cert(name).write_text(issued.certificate)
     write_secret(pki.key(name), issued.private_key)
-
-
-def _san(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
 
 
 def _b64(text: str) -> str:
