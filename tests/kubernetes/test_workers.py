@@ -306,7 +306,14 @@ def test_a_worker_setting_rolls_the_workers_one_at_a_time_losing_nothing(deploym
     produced = stream.stop()
     assert stream.error is None, stream.error
     assert "updated" in output, output
-    after = {pod.metadata.name for pod in deployment.worker_pods()}
+    # The rollout is done when the new pods are Ready; an old one may still be terminating (grace 60 s).
+    after = poll_until(
+        lambda: {pod.metadata.name for pod in deployment.worker_pods()},
+        lambda names: not (before & names),
+        timeout=120,
+        interval=2,
+        what="the old worker pods to be gone",
+    )
     assert not (before & after), f"every worker pod is new after the config change (before {before}, after {after})"
     assert min(ready_counts) >= 1, f"the rollout took both workers down at once (Ready counts {ready_counts})"
     assert evictions == [429], f"the disruption budget should refuse evicting the last Ready worker: {evictions}"
