@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the harness works")
     parser.add_argument("--results-dir", type=Path, help="where to write results (default bench/results)")
-    parser.add_argument("--runtime-dir", type=Path, default=BENCH_RUNTIME_DIR, help="the local runtime to use")
+    parser.add_argument(
+        "--runtime-dir", type=Path, default=BENCH_RUNTIME_DIR, help="its runtime (wiped first unless --smoke)"
+    )
     parser.add_argument("--parts", type=_parts, default=frozenset(PARTS), help=f"comma-separated: {','.join(PARTS)}")
     parser.add_argument("--records", type=int, help="records in the throughput parts' backlog")
     args = parser.parse_args(argv)
@@ -69,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("MM2_LOCAL_WORKER_HEAP", BENCH_WORKER_HEAP)
         log(f"using one copy of the runtime's jars for the whole run: {frozen_jars.freeze().libs_dir}")
     runtime = LocalRuntime(args.runtime_dir.resolve())
+    if not args.smoke:
+        # From nothing: connectors an interrupted run left behind would start again with the worker
+        # (a thousand of them exhausted its heap and failed every later part, 2026-12-02).
+        runtime.down()
     log(f"starting the benchmark runtime in {runtime.runtime_dir}")
     runtime.up(workers=1)
     mode = "smoke" if args.smoke else "full" if args.parts == set(PARTS) and args.records is None else "partial"

@@ -107,17 +107,25 @@ class ChildProcessMeter:
     """CPU seconds of this process's descendants while a command runs, summed by what each one is.
 
     A sampling thread reads every descendant's CPU times twice a second, so processes that exit
-    before the end (the Pulumi plugins) are counted up to their last sample.
+    before the end (the Pulumi plugins) are counted up to their last sample. Descendants already
+    running at the start (the local runtime's worker) count only what they spend from then on.
     """
 
     def __init__(self, kinds: dict[str, str], interval: float = 0.5) -> None:
         # {substring of the command line: kind}; the first match names a process.
         self._kinds, self._interval = kinds, interval
         self._last: dict[int, tuple[str, float]] = {}
+        self._at_start: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> ChildProcessMeter:
+        for child in psutil.Process().children(recursive=True):
+            try:
+                times = child.cpu_times()
+            except psutil.Error:
+                continue
+            self._at_start[child.pid] = times.user + times.system
         self._started = time.monotonic()
         self._thread.start()
         return self
@@ -148,6 +156,6 @@ class ChildProcessMeter:
 
     def report(self) -> dict[str, float]:
         seconds: dict[str, float] = {}
-        for kind, value in self._last.values():
-            seconds[kind] = seconds.get(kind, 0.0) + value
+        for pid, (kind, value) in self._last.items():
+            seconds[kind] = seconds.get(kind, 0.0) + value - self._at_start.get(pid, 0.0)
         return {kind: round(value, 1) for kind, value in sorted(seconds.items(), key=lambda kv: -kv[1])}

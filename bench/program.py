@@ -25,8 +25,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +45,14 @@ from bench.cpu import ChildProcessMeter
 from connect.connector_tree import load_connector_tree
 from connect.local_runtime import RuntimeState, connect_endpoint, local_tree_context
 from connect.polling import poll_until
-from connect.rest import ConnectClient
+from connect.rest import ConnectClient, ConnectUnavailable
 from harness.mocked_program import staging_values
 from harness.project_copy import copy_project
 from localkafka import clients
 from localkafka.connect_log import ConnectLog, LogMark, Request
 from localkafka.paths import REPO_ROOT
 from localkafka.runtime import LocalRuntime
+from localrun.pulumi_cli import PulumiError
 from stackconfig.load import PROJECT
 
 STACK = "bench"
@@ -155,6 +158,10 @@ def _child(script: str, *args: str | Path) -> dict[str, Any]:
 
 # Connect logs a connector's stop a moment after the request that caused it.
 RESTART_LOG_WAIT_SECONDS = 5
+# The bench worker's 1.5 GiB ran out at the 918th heartbeat connector (2026-12-02: "Terminating due
+# to java.lang.OutOfMemoryError"): each task's producer keeps its 512 KiB batch buffer, and every
+# connector and task has clients of its own. The live set with all of them running is reported.
+REGISTRATION_WORKER_HEAP = "-Xms1g -Xmx4g"
 REJECTING = "reject-0000"  # the MirrorSourceConnector whose task the drift step fails
 REJECTING_TOPIC = "bench-rejecting"
 # As tests/faults/test_task_restarts.py: the limit is above the producer's batch.size (512 KiB),
@@ -174,6 +181,7 @@ PULUMI_PROCESSES = {
     "pulumi.dynamic": "the dynamic provider host (Python)",
     "pulumi-language-python": "the Python language plugin",
     "bin/pulumi": "the engine (pulumi CLI)",
+    "connect-distributed.properties": "the Connect worker",
 }
 # Connect's request log ends with the time it took to answer, in milliseconds.
 ANSWERED_IN = re.compile(
@@ -224,7 +232,34 @@ def registration(runtime: LocalRuntime, connectors: int, folder: Path) -> dict[s
     would not fit one local worker. The provider's calls and Connect's rebalances are the same.
     Failed tasks stay failed (no restarts), so that the drift step sees one.
     """
-    runtime.restart_workers(exactly_once=False, producer_tuning=True, task_restarts_max=0)
+    with registration_workers(runtime) as restart_for_registration:
+        return _registration(runtime, connectors, folder, restart_for_registration)
+
+
+@contextmanager
+def registration_workers(runtime: LocalRuntime) -> Iterator[Callable[[], None]]:
+    """Workers for many small connectors: a larger heap, no exactly-once, failed tasks not restarted.
+
+    Yields the restart that brings them back with these settings; afterwards the workers run as
+    every stack runs them again.
+    """
+    heap_before = os.environ.get("MM2_LOCAL_WORKER_HEAP")
+    os.environ["MM2_LOCAL_WORKER_HEAP"] = REGISTRATION_WORKER_HEAP
+    restart = partial(runtime.restart_workers, exactly_once=False, producer_tuning=True, task_restarts_max=0)
+    try:
+        restart()
+        yield restart
+    finally:
+        if heap_before is None:
+            os.environ.pop("MM2_LOCAL_WORKER_HEAP", None)
+        else:
+            os.environ["MM2_LOCAL_WORKER_HEAP"] = heap_before
+        runtime.restart_workers(exactly_once=True, producer_tuning=True)
+
+
+def _registration(
+    runtime: LocalRuntime, connectors: int, folder: Path, restart_for_registration: Callable[[], None]
+) -> dict[str, Any]:
     state = runtime.state()
     (folder / "registration").mkdir(parents=True, exist_ok=True)
     project = copy_project(runtime, folder / "registration", STACK)
@@ -236,6 +271,7 @@ def registration(runtime: LocalRuntime, connectors: int, folder: Path) -> dict[s
     project.set_config(STACK, "connect", {"connectorDeadlineSeconds": 1800, "exactlyOnce": False})
     connect_log = ConnectLog(state)
     runs: dict[str, Any] = {}
+    drifted: dict[str, str] = {}
     try:
 
         def timed(label: str, *args: str) -> str:
@@ -262,12 +298,21 @@ def registration(runtime: LocalRuntime, connectors: int, folder: Path) -> dict[s
         timed("up repairing drift", *up)
         runs["repaired"] = _repaired(state, drifted)
         timed("destroy", "destroy", "--stack", STACK, "--yes")
+    except (PulumiError, RuntimeError, TimeoutError) as error:
+        # Kept with the runs before it, as the throughput part keeps a failed profile's error.
+        runs["error"] = str(error)[-3000:]
+        log(f"  registration failed: {str(error)[-500:]}")
     finally:
-        _delete_leftovers(state)  # a run that failed midway leaves no connector behind
-        runtime.restart_workers(exactly_once=True, producer_tuning=True)
+        # A run that failed midway leaves no connector behind, even when it was the worker that failed.
+        try:
+            _delete_leftovers(state)
+        except ConnectUnavailable:
+            log("  the worker stopped answering (its log says why); restarting it to delete the leftovers")
+            restart_for_registration()
+            _delete_leftovers(runtime.state())
         clients.delete_topics(state, "source", [REJECTING_TOPIC])
         clients.delete_topics(state, "destination", [REJECTING_TOPIC])
-    return {"connectors": connectors, "runs": runs, "drifted": drifted}
+    return {"connectors": connectors, "worker_heap": REGISTRATION_WORKER_HEAP, "runs": runs, "drifted": drifted}
 
 
 def _delete_leftovers(state: RuntimeState) -> None:
@@ -338,9 +383,14 @@ def blind_put_loop(runtime: LocalRuntime, connectors: int, folder: Path) -> dict
     """The seed design's script: PUT every config, file by file, twice; then delete them one by one.
 
     Then the same connectors once more, deleted PARALLEL_DELETES at a time: how far batching the
-    deletes cuts the rebalances a `pulumi destroy` waits for.
+    deletes cuts the rebalances a `pulumi destroy` waits for. The workers are those of the
+    registration part, so that both compare on the same settings.
     """
-    state = runtime.state()
+    with registration_workers(runtime):
+        return _blind_put_loop(runtime.state(), connectors, folder)
+
+
+def _blind_put_loop(state: RuntimeState, connectors: int, folder: Path) -> dict[str, Any]:
     scratch = folder / "blind" / "local" / "destination" / "source"
     shutil.rmtree(folder / "blind", ignore_errors=True)
     scratch.mkdir(parents=True)
