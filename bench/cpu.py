@@ -12,6 +12,7 @@ import os
 import resource
 import threading
 import time
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -120,12 +121,7 @@ class ChildProcessMeter:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> ChildProcessMeter:
-        for child in psutil.Process().children(recursive=True):
-            try:
-                times = child.cpu_times()
-            except psutil.Error:
-                continue
-            self._at_start[child.pid] = times.user + times.system
+        self._at_start = {child.pid: seconds for child, seconds in _descendants_cpu()}
         self._started = time.monotonic()
         self._thread.start()
         return self
@@ -137,13 +133,11 @@ class ChildProcessMeter:
 
     def _sample(self) -> None:
         while True:
-            for child in psutil.Process().children(recursive=True):
+            for child, seconds in _descendants_cpu():
                 try:
-                    kind = self._kind_of(child)
-                    times = child.cpu_times()
+                    self._last[child.pid] = (self._kind_of(child), seconds)
                 except psutil.Error:
                     continue
-                self._last[child.pid] = (kind, times.user + times.system)
             if self._stop.wait(self._interval):
                 return
 
@@ -159,3 +153,13 @@ class ChildProcessMeter:
         for pid, (kind, value) in self._last.items():
             seconds[kind] = seconds.get(kind, 0.0) + value - self._at_start.get(pid, 0.0)
         return {kind: round(value, 1) for kind, value in sorted(seconds.items(), key=lambda kv: -kv[1])}
+
+
+def _descendants_cpu() -> Iterator[tuple[psutil.Process, float]]:
+    """Every live descendant of this process with its CPU seconds so far (user + system)."""
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        yield child, times.user + times.system

@@ -159,8 +159,8 @@ def _child(script: str, *args: str | Path) -> dict[str, Any]:
 # Connect logs a connector's stop a moment after the request that caused it.
 RESTART_LOG_WAIT_SECONDS = 5
 # The bench worker's 1.5 GiB ran out at the 918th heartbeat connector (2026-12-02: "Terminating due
-# to java.lang.OutOfMemoryError"): each task's producer keeps its 512 KiB batch buffer, and every
-# connector and task has clients of its own. The live set with all of them running is reported.
+# to java.lang.OutOfMemoryError"): every connector and task has clients of its own, about 1.1 MiB
+# of live heap each with 1,000 running. The live set with all of them running is reported.
 REGISTRATION_WORKER_HEAP = "-Xms1g -Xmx4g"
 REJECTING = "reject-0000"  # the MirrorSourceConnector whose task the drift step fails
 REJECTING_TOPIC = "bench-rejecting"
