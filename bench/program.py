@@ -451,7 +451,8 @@ def _counts(connect_log: ConnectLog, mark: LogMark, seconds: float) -> dict[str,
         "seconds": round(seconds, 2),
         "rest_calls": len(client_requests),
         "rest_calls_by_kind": dict(Counter(_kind(r) for r in client_requests).most_common()),
-        "writes": sum(1 for r in requests if r.is_write and not r.path.startswith(CLUSTER_CHECK)),
+        # Accepted writes: a write Connect refused with 409 during a rebalance changed nothing and is retried.
+        "writes": sum(1 for r in requests if r.is_write and r.status < 400 and not r.path.startswith(CLUSTER_CHECK)),
         "conflicts_409": sum(1 for r in client_requests if r.status == 409),
         "rebalances": sum(1 for line in lines if REBALANCE_STARTED in line),
         # A task that did not stop within task.shutdown.graceful.timeout.ms held its rebalance that long.

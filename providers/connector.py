@@ -59,6 +59,8 @@ POLL_SECONDS = 0.5
 FAILED_CONFIRM_SECONDS = 3.0
 HEALTHY_CONFIRM_SECONDS = 10.0
 ZERO_TASKS_GRACE_SECONDS = 5.0
+# What a worker raises when it starts a task while the connector has more task configs than tasks.max.
+TOO_MANY_TASKS = "TooManyTasksException"
 # Connect's validation reports a value it could not parse a second time as "Invalid value null".
 _FOLLOW_ON_ERROR = "Invalid value null"
 
@@ -340,6 +342,9 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
     started = time.monotonic()
     tasks_max = int(normalise(props["config"]).get("tasks.max", "1"))
     failing_since: float | None = None  # when a failure was first seen (None: none, or healed)
+    # The new task configs are known to fit tasks.max: a task that a worker refused because the old
+    # ones did not (TooManyTasksException) is restarted with the new set, however slowly that comes.
+    task_count_check_stale = expected_tasks is not None and expected_tasks <= tasks_max
     healthy_since: float | None = None  # when the connector last stopped showing a failure
 
     def reached(status: dict[str, Any] | None) -> bool:
@@ -350,7 +355,9 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
         # A task numbered at or above tasks.max belongs to a generation before tasks.max went down: Connect
         # removes it with the new task set, and its status (often FAILED with TooManyTasksException) is stale.
         tasks = [task for task in status.get("tasks", []) if int(task.get("id", 0)) < tasks_max]
-        failed = status["connector"]["state"] == "FAILED" or any(task.get("state") == "FAILED" for task in tasks)
+        failed = status["connector"]["state"] == "FAILED" or any(
+            _task_failed(task, task_count_check_stale) for task in tasks
+        )
         if failed:
             failing_since, healthy_since = failing_since or now, None
             if now - failing_since >= FAILED_CONFIRM_SECONDS:
@@ -388,6 +395,12 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
         ) from None
     assert status is not None  # `reached` is false for a missing connector
     return {**_inputs(props), **_status_outputs(status)}
+
+
+def _task_failed(task: Mapping[str, Any], task_count_check_stale: bool) -> bool:
+    if task.get("state") != "FAILED":
+        return False
+    return not (task_count_check_stale and TOO_MANY_TASKS in str(task.get("trace", "")))
 
 
 def _create_or_adopt(client: ConnectClient, props: Mapping[str, Any]) -> None:

@@ -73,7 +73,7 @@ def test_smoke_run_measures_every_part(runtime: LocalRuntime, tmp_path: Path) ->
         assert runs[label]["writes"] == 0 and runs[label]["connector_restarts"] == 0, (label, runs[label])
     assert runs["second up, no change"]["summary"].get("unchanged", 0) > 0
     assert runs["preview after drift"]["summary"].get("to update") == len(results["registration"]["drifted"])
-    assert runs["up repairing drift"]["writes"] == len(results["registration"]["drifted"])
+    assert runs["up repairing drift"]["writes"] == len(results["registration"]["drifted"]), runs["up repairing drift"]
     assert all(state.startswith("RUNNING (tasks RUNNING") for state in runs["repaired"].values()), runs["repaired"]
     assert runs["destroy"]["writes"] == SMOKE.registration_connectors
     blind = results["blind_put_loop"]["runs"]

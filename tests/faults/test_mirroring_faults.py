@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from connect.local_runtime import RuntimeState, connect_endpoint
 from connect.polling import poll_until
@@ -33,6 +33,7 @@ RECORDS = 200_000
 PARTITIONS = 4
 # Records/s of the stream that runs through broker restarts.
 STREAM_RATE = 5_000
+LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
 
 
 @pytest.fixture
@@ -60,8 +61,21 @@ def mirrored_count(state: RuntimeState, topic: str) -> int:
     if topic not in clients.topic_names(state, "destination"):
         return 0
     consumer = clients.consumer(state, "destination", "watermarks")
+
+    def end_offsets() -> int | None:
+        try:
+            ends = (consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(PARTITIONS))
+            return sum(ends)
+        except KafkaException as error:
+            # Just after a broker restart a partition can be between leaders for a moment.
+            if error.args[0].code() in LEADER_MOVING:
+                return None
+            raise
+
     try:
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(PARTITIONS))
+        counted = poll_until(end_offsets, lambda count: count is not None, timeout=60, what=f"end offsets of {topic!r}")
+        assert counted is not None
+        return counted
     finally:
         consumer.close()
 

@@ -1,0 +1,70 @@
+"""Waiting for a connector to converge, against a scripted Connect: which failures end the wait.
+
+The race these cover happens in the real runtime only now and then (2026-12-02 CI): after
+`tasks.max` went down, a worker starts an old task before the new task configs exist and fails it
+with TooManyTasksException; the task runs again once the new, smaller set is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from providers.connector import FAILED_CONFIRM_SECONDS, POLL_SECONDS, ConnectorStateError, _converge
+from tests.unit.test_rest_client import ScriptedConnect, client, json_answer
+
+NAME = "orders"
+TOO_MANY = (
+    "org.apache.kafka.connect.runtime.TooManyTasksException: The connector orders has generated 2 tasks, "
+    "which is greater than 1, the maximum number of tasks it is configured to create."
+)
+# Enough answers of the stale failure to outlast the confirmation of a real one.
+STALE_ANSWERS = int(2 * FAILED_CONFIRM_SECONDS / POLL_SECONDS)
+
+
+@pytest.fixture
+def connect() -> Iterator[ScriptedConnect]:
+    server = ScriptedConnect()
+    yield server
+    server.httpd.shutdown()
+
+
+def status(task_state: str, trace: str = "") -> dict[str, Any]:
+    task = {"id": 0, "state": task_state, "worker_id": "w1"} | ({"trace": trace} if trace else {})
+    return {"name": NAME, "connector": {"state": "RUNNING", "worker_id": "w1"}, "tasks": [task], "type": "source"}
+
+
+def props() -> dict[str, Any]:
+    return {
+        "connector_name": NAME,
+        "config": {"connector.class": "MirrorSourceConnector", "tasks.max": "1"},
+        "state": "running",
+        "source_file": "connectors/local/destination/source/orders.json",
+        "connect": {"state_deadline_seconds": 30},
+    }
+
+
+def test_a_task_refused_for_the_old_task_count_is_waited_out_once_the_new_count_fits(
+    connect: ScriptedConnect,
+) -> None:
+    stale = [json_answer(200, status("FAILED", TOO_MANY))] * STALE_ANSWERS
+    connect.answers = [*stale, *[json_answer(200, status("RUNNING"))] * 3]
+    with client(connect) as connect_client:
+        outputs = _converge(connect_client, props(), expected_tasks=1)
+    assert outputs["connector_state"] == "RUNNING" and outputs["tasks"][0]["state"] == "RUNNING"
+
+
+def test_the_same_failure_fails_the_wait_when_the_new_task_count_is_not_known(connect: ScriptedConnect) -> None:
+    connect.answers = [json_answer(200, status("FAILED", TOO_MANY))] * STALE_ANSWERS
+    with client(connect) as connect_client, pytest.raises(ConnectorStateError, match="TooManyTasksException"):
+        _converge(connect_client, props(), expected_tasks=None)
+
+
+def test_any_other_task_failure_fails_the_wait_even_when_the_new_task_count_fits(connect: ScriptedConnect) -> None:
+    connect.answers = [json_answer(200, status("FAILED", "org.apache.kafka.common.errors.RecordTooLargeException"))] * (
+        STALE_ANSWERS
+    )
+    with client(connect) as connect_client, pytest.raises(ConnectorStateError, match="RecordTooLargeException"):
+        _converge(connect_client, props(), expected_tasks=1)
