@@ -79,7 +79,7 @@ FULL = Sizes(
     scale_records_per_partition=250,
     scale_idle_seconds=60,
     scale_new_topic_samples=2,
-    scale_refresh_intervals=(60, 20, 10),
+    scale_refresh_intervals=(20, 60, 10),
 )
 # Every part with tiny sizes, a few profiles and no warm-up, to prove the harness works.
 SMOKE = Sizes(

@@ -193,9 +193,31 @@ EOS_CANDIDATES = (
     ),
 )
 
+# Where `strimzi` beats `tuned-no-eos` (2026-12-02): each probe takes one of Strimzi's differences
+# into tuned-no-eos. Run with `python -m bench.rounds --profiles ...`; not part of the full run.
+GAP_PROBES = (
+    Profile(
+        "tuned-no-eos-uncompressed",
+        "ours",
+        False,
+        True,
+        {"producer.override.compression.type": "none"},
+        "tuned-no-eos, records written uncompressed as Strimzi's",
+    ),
+    Profile("tuned-no-eos-2tasks", "ours", False, True, {"tasks.max": "2"}, "tuned-no-eos, Strimzi's 2 tasks"),
+    Profile(
+        "tuned-no-eos-linger100",
+        "ours",
+        False,
+        True,
+        {"producer.override.batch.size": "327680", "producer.override.linger.ms": "100"},
+        "tuned-no-eos, Strimzi's batch.size and linger.ms",
+    ),
+)
+
 THROUGHPUT_PROFILES = (TUNED, TUNED_NO_EOS, STOCK, STRIMZI, STRIMZI_EOS, AWS_SAMPLES, AWS_SAMPLES_EOS, *EOS_CANDIDATES)
 LATENCY_PROFILES = (TUNED, TUNED_NO_EOS, STOCK, STRIMZI, STRIMZI_EOS, AWS_SAMPLES, AWS_SAMPLES_EOS, *EOS_CANDIDATES)
-PROFILES = {profile.name: profile for profile in THROUGHPUT_PROFILES}
+PROFILES = {profile.name: profile for profile in (*THROUGHPUT_PROFILES, *GAP_PROBES)}
 
 
 def worker_order(profiles: tuple[Profile, ...]) -> list[Profile]:

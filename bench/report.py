@@ -146,9 +146,9 @@ def sizing_table(mb_per_worker_cpu_second: float) -> list[str]:
         rows.append(
             [
                 row["target_mb_per_second"],
-                f"{ours['workers']} x {sizing.VCPU_PER_WORKER} vCPU ({ours['vcpu']} vCPU busy), "
+                f"{ours['workers']} x {sizing.VCPU_PER_WORKER} vCPU ({ours['vcpu']} vCPU needed), "
                 f"tasks.max {ours['tasks_max']}",
-                f"{anchor['workers']} x {sizing.VCPU_PER_WORKER} vCPU ({anchor['vcpu']} vCPU busy), "
+                f"{anchor['workers']} x {sizing.VCPU_PER_WORKER} vCPU ({anchor['vcpu']} vCPU needed), "
                 f"tasks.max {anchor['tasks_max']}",
                 row["replicator_partitions"],
             ]
@@ -296,7 +296,7 @@ def scale_tables(scale: list[dict[str, Any]]) -> list[str]:
     rows = []
     for row in scale:
         arrivals, worker = row["arrivals"], row["worker"]
-        idle = row["idle"].get("60") or row["idle"].get(60) or next(iter(row["idle"].values()))
+        idle = next(iter(row["idle"].values()))  # the first is at the default refresh interval
         idle_worker = sum(v for k, v in idle["cpu_seconds_per_minute"].items() if k.startswith("worker"))
         rows.append(
             [
