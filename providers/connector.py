@@ -342,10 +342,10 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
     started = time.monotonic()
     tasks_max = int(normalise(props["config"]).get("tasks.max", "1"))
     failing_since: float | None = None  # when a failure was first seen (None: none, or healed)
+    healthy_since: float | None = None  # when the connector last stopped showing a failure
     # The new task configs are known to fit tasks.max: a task that a worker refused because the old
     # ones did not (TooManyTasksException) is restarted with the new set, however slowly that comes.
     task_count_check_stale = expected_tasks is not None and expected_tasks <= tasks_max
-    healthy_since: float | None = None  # when the connector last stopped showing a failure
 
     def reached(status: dict[str, Any] | None) -> bool:
         nonlocal failing_since, healthy_since

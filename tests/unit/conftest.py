@@ -1,13 +1,16 @@
-"""Fixtures of the mock-based unit tests: the staging stack's program, run once under Pulumi mocks."""
+"""Fixtures of the mock-based unit tests: the staging stack's program, run once under Pulumi mocks, and a
+scripted Connect REST API."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from harness.mocked_program import ProgramRun
+    from tests.unit.test_rest_client import ScriptedConnect
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,3 +33,13 @@ def values() -> dict[str, Any]:
     from harness.mocked_program import staging_values
 
     return staging_values()
+
+
+@pytest.fixture
+def connect() -> Iterator[ScriptedConnect]:
+    """A scripted Connect REST API on loopback, for the REST client's and the provider's unit tests."""
+    from tests.unit.test_rest_client import ScriptedConnect
+
+    server = ScriptedConnect()
+    yield server
+    server.httpd.shutdown()

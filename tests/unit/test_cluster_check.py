@@ -4,9 +4,6 @@ about, the message it gives, and an older worker without the check (tests/auth r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
-import pytest
 
 from connect.cluster_check import cluster_properties, unreachable_clusters
 from connect.rest import CLUSTER_CHECK_PATH, ConnectClient, ConnectEndpoint
@@ -22,13 +19,6 @@ CONFIG = {
     "topics": "orders",
 }
 WHERE = "connectors/staging/msk-main/onprem/orders.json"
-
-
-@pytest.fixture
-def connect() -> Iterator[ScriptedConnect]:
-    server = ScriptedConnect()
-    yield server
-    server.httpd.shutdown()
 
 
 def client(server: ScriptedConnect) -> ConnectClient:

@@ -7,7 +7,6 @@ with TooManyTasksException; the task runs again once the new, smaller set is wri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,13 +21,6 @@ TOO_MANY = (
 )
 # Enough answers of the stale failure to outlast the confirmation of a real one.
 STALE_ANSWERS = int(2 * FAILED_CONFIRM_SECONDS / POLL_SECONDS)
-
-
-@pytest.fixture
-def connect() -> Iterator[ScriptedConnect]:
-    server = ScriptedConnect()
-    yield server
-    server.httpd.shutdown()
 
 
 def status(task_state: str, trace: str = "") -> dict[str, Any]:

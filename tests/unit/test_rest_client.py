@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -54,13 +53,6 @@ class ScriptedConnect:
 
 def json_answer(status: int, payload: object) -> Answer:
     return status, "application/json", json.dumps(payload)
-
-
-@pytest.fixture
-def connect() -> Iterator[ScriptedConnect]:
-    server = ScriptedConnect()
-    yield server
-    server.httpd.shutdown()
 
 
 def client(server: ScriptedConnect, deadline: float = 10, timeout: float = 5) -> ConnectClient:
