@@ -18,7 +18,9 @@ import httpx
 
 # Connect's own phrases for transient states, as returned in the `message` field.
 # Phrases of Connect's 500s that pass once the group settles; "trying to forward rest request": the
-# worker asked forwards to a leader that is gone (a deleted pod) until the group elects another.
+# worker asked forwards to a leader that is gone (a deleted pod) until the group elects another;
+# "can be safely retried": the leader's write to the config topic failed (Connect's own advice, seen
+# while a worker left the group during `pulumi destroy`).
 _TRANSIENT_MESSAGES = (
     "rebalance",
     "leader",
@@ -27,6 +29,7 @@ _TRANSIENT_MESSAGES = (
     "starting",
     "cannot complete request",
     "trying to forward rest request",
+    "can be safely retried",
 )
 _FIRST_BACKOFF_SECONDS = 0.25
 _MAX_BACKOFF_SECONDS = 4.0

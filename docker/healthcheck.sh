@@ -11,8 +11,11 @@
 #   MM2_PROBE_AUTH_FILE  file holding the Basic auth token, base64 of "user:password"
 #                        (default /etc/mm2/rest-auth/probe-authorization); set it to the empty
 #                        string when REST authentication is off, and no Authorization header is sent
-#   MM2_PROBE_TIMEOUT_SECONDS  the whole exchange's deadline (default 5); keep the Kubernetes
-#                        probe's timeoutSeconds above it, or the kubelet gives up first
+#   MM2_PROBE_TIMEOUT_SECONDS  the whole exchange's deadline (default 12); keep the Kubernetes
+#                        probe's timeoutSeconds above it, or the kubelet gives up first. Above
+#                        Connect's own /health deadline (10 s, fixed by KIP-1017), so that a worker
+#                        whose herder is stuck is reported with Connect's 500 and the stage it is
+#                        stuck in, not with a bare "no answer"
 # Exit status: 0 healthy, 1 anything else (the reason goes to stderr, which the kubelet records).
 set -uo pipefail
 
@@ -20,7 +23,7 @@ host="${MM2_REST_HOST:-127.0.0.1}"
 port="${MM2_REST_PORT:-8083}"
 # No colon: an empty value means "no authentication", an unset one means the mounted default.
 auth_file="${MM2_PROBE_AUTH_FILE-/etc/mm2/rest-auth/probe-authorization}"
-timeout_seconds="${MM2_PROBE_TIMEOUT_SECONDS:-5}"
+timeout_seconds="${MM2_PROBE_TIMEOUT_SECONDS:-12}"
 
 fail() {
   echo "healthcheck: $*" >&2

@@ -34,6 +34,18 @@ class NetworkSettings:
         return str(next(ipaddress.ip_network(self.pod_cidr).hosts()))
 
     @property
+    def bridge_mac(self) -> str:
+        """The bridge's own MAC address: locally administered, made of the gateway's IPv4 bytes.
+
+        A Linux bridge without an address set takes the lowest MAC among its ports, so it changes as
+        pods come and go. The other pods' ARP entry for the gateway then names a MAC nobody has, and
+        their traffic to the node stops until that entry expires, about 30 s (seen: a worker's
+        herder stuck "flushing updates to the status topic" while the rollout replaced the other
+        worker). An address set explicitly stays.
+        """
+        return "02:00:" + ":".join(f"{byte:02x}" for byte in ipaddress.ip_address(self.gateway).packed)
+
+    @property
     def first_service_ip(self) -> str:
         """The `kubernetes` Service's ClusterIP, which the API server's certificate must name."""
         return str(next(ipaddress.ip_network(self.service_cidr).hosts()))
@@ -48,7 +60,7 @@ def create(settings: NetworkSettings, owner: str) -> None:
     _refuse_conflicts(settings)
     _ensure_link(settings.interface, "dummy", owner, f"{settings.node_ip}/32")
     prefix = ipaddress.ip_network(settings.pod_cidr).prefixlen
-    _ensure_link(settings.bridge, "bridge", owner, f"{settings.gateway}/{prefix}")
+    _ensure_link(settings.bridge, "bridge", owner, f"{settings.gateway}/{prefix}", mac=settings.bridge_mac)
 
 
 def delete(settings: NetworkSettings, owner: str) -> list[str]:
@@ -64,7 +76,7 @@ def owned_links(settings: NetworkSettings, owner: str) -> list[str]:
     return [name for name in (settings.interface, settings.bridge) if (_link(name) or {}).get("ifalias") == owner]
 
 
-def _ensure_link(name: str, kind: str, owner: str, address: str) -> None:
+def _ensure_link(name: str, kind: str, owner: str, address: str, mac: str | None = None) -> None:
     link = _link(name)
     if link is None:
         try:
@@ -83,6 +95,8 @@ def _ensure_link(name: str, kind: str, owner: str, address: str) -> None:
             f"network interface {name} exists but is not this cluster's (alias {link.get('ifalias')!r}, "
             f"expected {owner!r}): another cluster uses it; stop that one or choose other NetworkSettings"
         )
+    if mac is not None and (_link(name) or {}).get("address") != mac:
+        _ip("link", "set", "dev", name, "address", mac)
     addresses = {f"{a['local']}/{a['prefixlen']}" for a in _addresses(name)}
     if address not in addresses:
         _ip("addr", "add", address, "dev", name)

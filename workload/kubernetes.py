@@ -264,8 +264,8 @@ def _worker_container(settings: StackSettings, image: Any) -> Manifest:
         "readinessProbe": {
             "exec": {"command": [image_layout.HEALTHCHECK]},
             "periodSeconds": 10,
-            # Above the script's own 5 s deadline, so that it reports why instead of being killed.
-            "timeoutSeconds": 10,
+            # Above the script's own 12 s deadline, so that it reports why instead of being killed.
+            "timeoutSeconds": 15,
             "failureThreshold": 3,
         },
         # Restart only a worker whose REST port is gone: a slow /health during a rebalance must

@@ -89,6 +89,8 @@ class Arrival:
     received: int
     missing: list[int]
     duplicates: int
+    # The first sequence numbers that arrived more than once, with how often.
+    duplicated: dict[int, int] = field(default_factory=dict)
 
     @property
     def lost(self) -> int:
@@ -127,6 +129,7 @@ def arrival(
         received=received,
         missing=sorted(wanted - counts.keys())[:20],
         duplicates=received - len(counts.keys() & wanted),
+        duplicated=dict(sorted((sequence, n) for sequence, n in counts.items() if n > 1)[:20]),
     )
 
 

@@ -4,8 +4,10 @@ RBAC, and the one network path pods have: to the host, on the node IP (where the
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import struct
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -180,6 +182,33 @@ def test_pods_have_no_route_but_to_the_node_ip(core: Any, namespace: str, netche
     core.create_namespaced_pod(namespace, netcheck_pod("nowhere", netcheck_image, args, restart="Never"))
     wait_for_pod(core, namespace, "nowhere", "Failed")
     assert "Network is unreachable" in core.read_namespaced_pod_log("nowhere", namespace)
+
+
+def test_the_pods_gateway_keeps_its_mac_when_a_port_with_a_lower_one_comes_and_goes(kube: LocalKube) -> None:
+    """A veth with the lowest possible MAC joins the pods' bridge and leaves again, as a pod's does.
+
+    A bridge without an address of its own would take that MAC, then another, and every pod's ARP
+    entry for the gateway would name a MAC nobody has for about 30 s (NetworkSettings.bridge_mac).
+    """
+    bridge, expected = kube.network.bridge, kube.network.bridge_mac
+    assert _mac(bridge) == expected
+    _ip("link", "add", "mm2kube-tv0", "type", "veth", "peer", "name", "mm2kube-tp0")
+    try:
+        _ip("link", "set", "dev", "mm2kube-tv0", "address", "00:00:00:00:00:01")
+        _ip("link", "set", "dev", "mm2kube-tv0", "master", bridge)
+        _ip("link", "set", "dev", "mm2kube-tv0", "up")
+        assert _mac(bridge) == expected, "the bridge took the MAC of a port that joined"
+    finally:
+        _ip("link", "delete", "dev", "mm2kube-tv0")
+    assert _mac(bridge) == expected, "the bridge changed its MAC when a port left"
+
+
+def _mac(link: str) -> str:
+    return str(json.loads(_ip("-j", "link", "show", "dev", link))[0]["address"])
+
+
+def _ip(*args: str) -> str:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=15, check=True).stdout
 
 
 def test_the_project_image_loads_into_the_node(kube: LocalKube, cluster: KubeCluster, core: Any) -> None:

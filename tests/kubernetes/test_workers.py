@@ -10,6 +10,7 @@ destroy. The Kafka clusters run on the host at the node's address (the local run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -283,6 +284,7 @@ def test_a_worker_setting_rolls_the_workers_one_at_a_time_losing_nothing(deploym
     before = {pod.metadata.name for pod in deployment.worker_pods()}
     ready_counts: list[int] = []
     evictions: list[int] = []  # HTTP status of evicting the last Ready worker during the roll
+    logs: dict[str, str] = {}  # each worker pod's log as last read: the old pods' go with them
     watching = threading.Event()
 
     def watch() -> None:
@@ -291,6 +293,8 @@ def test_a_worker_setting_rolls_the_workers_one_at_a_time_losing_nothing(deploym
             ready_counts.append(len(ready))
             if len(ready) == 1 and not evictions:
                 evictions.append(_evict(deployment, ready[0]))
+            if len(ready_counts) % 3 == 0:
+                _keep_logs(deployment, logs)
             time.sleep(1)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -315,7 +319,10 @@ def test_a_worker_setting_rolls_the_workers_one_at_a_time_losing_nothing(deploym
         what="the old worker pods to be gone",
     )
     assert not (before & after), f"every worker pod is new after the config change (before {before}, after {after})"
-    assert min(ready_counts) >= 1, f"the rollout took both workers down at once (Ready counts {ready_counts})"
+    assert min(ready_counts) >= 1, (
+        f"the rollout took both workers down at once (Ready counts {ready_counts}, evictions {evictions}); "
+        f"the workers' failed probes: {_probe_failures(deployment)}"
+    )
     assert evictions == [429], f"the disruption budget should refuse evicting the last Ready worker: {evictions}"
     outcome = arrival(deployment.kafka, f"source-{topic}", produced, timeout=300)
     record_outcome(
@@ -329,7 +336,32 @@ def test_a_worker_setting_rolls_the_workers_one_at_a_time_losing_nothing(deploym
             {"fewest_ready_pods_during_roll": min(ready_counts)},
         )
     )
-    assert (outcome.lost, outcome.duplicates) == (0, 0), outcome
+    _keep_logs(deployment, logs)
+    assert (outcome.lost, outcome.duplicates) == (0, 0), f"{outcome}; the workers' logs: {_save_logs(logs, topic)}"
+
+
+def _keep_logs(deployment: Deployment, logs: dict[str, str]) -> None:
+    for pod in deployment.worker_pods():
+        # A pod gone, or whose container has not started yet, keeps its last read.
+        with contextlib.suppress(ApiException):
+            logs[pod.metadata.name] = deployment._log(pod.metadata.name)
+
+
+def _save_logs(logs: dict[str, str], topic: str) -> str:
+    folder = REPO_ROOT / ".local" / "kube-logs" / topic
+    folder.mkdir(parents=True, exist_ok=True)
+    for pod, text in logs.items():
+        (folder / f"{pod}.log").write_text(text)
+    return str(folder)
+
+
+def _probe_failures(deployment: Deployment) -> list[str]:
+    """The kubelet's Unhealthy events of the worker pods: when a probe failed and what it printed."""
+    events = deployment.core.list_namespaced_event(NAMESPACE, field_selector="reason=Unhealthy", _request_timeout=30)
+    return [
+        f"{event.last_timestamp or event.event_time} {event.involved_object.name} x{event.count}: {event.message}"
+        for event in events.items
+    ]
 
 
 def _evict(deployment: Deployment, pod: str) -> int:

@@ -92,8 +92,8 @@ def test_deployment_replicas_spread_and_pinned(staging: ProgramRun, values: dict
 def test_probes_ports_env_and_resources(staging: ProgramRun, values: dict[str, Any]) -> None:
     worker = worker_container(staging)
     assert worker["readinessProbe"]["exec"] == {"command": [image_layout.HEALTHCHECK]}
-    # docker/healthcheck.sh gives up after 5 s; the kubelet must wait longer to read its reason.
-    assert worker["readinessProbe"]["timeoutSeconds"] > 5
+    # docker/healthcheck.sh gives up after 12 s; the kubelet must wait longer to read its reason.
+    assert worker["readinessProbe"]["timeoutSeconds"] > 12
     assert worker["livenessProbe"]["tcpSocket"] == {"port": image_layout.REST_PORT}
     assert worker["startupProbe"]["tcpSocket"] == {"port": image_layout.REST_PORT}
     assert {(p["name"], p["containerPort"]) for p in worker["ports"]} == {

@@ -124,6 +124,17 @@ def test_a_forward_to_a_leader_that_is_gone_is_retried(connect: ScriptedConnect)
     assert [verb for verb, _, _ in connect.seen] == ["DELETE", "DELETE"]
 
 
+def test_a_failed_write_to_the_config_topic_is_retried(connect: ScriptedConnect) -> None:
+    # Connect's words (KafkaConfigBackingStore), answered to a DELETE in CI while a worker left.
+    failed = (
+        "Failed to write to config topic; this may be due to a transient error and the request can be safely retried"
+    )
+    connect.answers = [json_answer(500, {"error_code": 500, "message": failed}), (204, "application/json", "")]
+    with client(connect) as rest:
+        assert rest.delete_connector("streams")
+    assert [verb for verb, _, _ in connect.seen] == ["DELETE", "DELETE"]
+
+
 def test_health_503_is_waited_out(connect: ScriptedConnect) -> None:
     starting = {"status": "starting", "message": "Worker is still starting up."}
     connect.answers = [
