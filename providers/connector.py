@@ -335,6 +335,7 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
     run healthy for HEALTHY_CONFIRM_SECONDS before it counts as RUNNING, and a failure seen again
     FAILED_CONFIRM_SECONDS after the first one fails the call. Zero tasks count as settled only
     after a grace period, because a new connector starts its tasks a moment after it reports RUNNING.
+    Without an expected task count, the tasks listed must be as many as the task configs.
     """
     name, state = props["connector_name"], props["state"]
     wanted = CONNECT_STATES[state]
@@ -372,12 +373,17 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
             settled = len(tasks) == expected_tasks
         else:
             settled = bool(tasks) or state != "running" or now - started >= ZERO_TASKS_GRACE_SECONDS
-        return (
+        done = (
             not failed
             and status["connector"]["state"] == wanted
             and settled
             and all(task.get("state") == wanted for task in tasks)
         )
+        if done and expected_tasks is None and state == "running" and len(tasks) < tasks_max:
+            # Each task reports its own status once it runs: the first may be RUNNING before the
+            # others are listed at all. Only the task configs say how many there are.
+            done = len(tasks) >= len(client.task_configs(name) or [])
+        return done
 
     try:
         status = poll_until(

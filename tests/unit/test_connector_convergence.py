@@ -1,8 +1,9 @@
 """Waiting for a connector to converge, against a scripted Connect: which failures end the wait.
 
-The race these cover happens in the real runtime only now and then (2026-12-02 CI): after
-`tasks.max` went down, a worker starts an old task before the new task configs exist and fails it
-with TooManyTasksException; the task runs again once the new, smaller set is written.
+The races these cover happen in the real runtime only now and then. After `tasks.max` went down
+(2026-12-02 CI), a worker starts an old task before the new task configs exist and fails it with
+TooManyTasksException; the task runs again once the new, smaller set is written. After a stopped
+connector resumed with 2 tasks (2026-12-03 CI), its status listed task 0 RUNNING before task 1.
 """
 
 from __future__ import annotations
@@ -60,3 +61,26 @@ def test_any_other_task_failure_fails_the_wait_even_when_the_new_task_count_fits
     )
     with client(connect) as connect_client, pytest.raises(ConnectorStateError, match="RecordTooLargeException"):
         _converge(connect_client, props(), expected_tasks=1)
+
+
+def test_without_an_expected_count_every_task_config_must_be_listed_before_it_counts_as_running(
+    connect: ScriptedConnect,
+) -> None:
+    two_tasks = {**props(), "config": {"connector.class": "MirrorSourceConnector", "tasks.max": "2"}}
+    first_only = status("RUNNING")
+    both = {**first_only, "tasks": [*first_only["tasks"], {"id": 1, "state": "RUNNING", "worker_id": "w2"}]}
+    task_configs = [{"id": {"connector": NAME, "task": task}, "config": {}} for task in (0, 1)]
+    connect.answers = [
+        json_answer(200, first_only),
+        json_answer(200, task_configs),
+        json_answer(200, both),
+        json_answer(200, task_configs),  # not asked: two tasks listed is tasks.max already
+    ]
+    with client(connect) as connect_client:
+        outputs = _converge(connect_client, two_tasks, expected_tasks=None)
+    assert outputs["task_count"] == 2
+    assert [path for _, path, _ in connect.seen] == [
+        f"/connectors/{NAME}/status",
+        f"/connectors/{NAME}/tasks",
+        f"/connectors/{NAME}/status",
+    ]
