@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 import httpx
 
+# Connect's words (lower case) when a worker could not forward a request to the group's leader.
+LEADER_FORWARD_FAILED = "trying to forward rest request"
 # Connect's own phrases for transient states, as returned in the `message` field.
 # Phrases of Connect's 500s that pass once the group settles; "trying to forward rest request": the
 # worker asked forwards to a leader that is gone (a deleted pod) until the group elects another;
@@ -28,7 +30,7 @@ _TRANSIENT_MESSAGES = (
     "not yet",
     "starting",
     "cannot complete request",
-    "trying to forward rest request",
+    LEADER_FORWARD_FAILED,
     "can be safely retried",
 )
 _FIRST_BACKOFF_SECONDS = 0.25

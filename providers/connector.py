@@ -43,7 +43,7 @@ from connect.cluster_check import ClusterUnreachable, unreachable_clusters
 from connect.connector_defaults import CONNECTOR_CLASSES
 from connect.connector_files import CONNECT_STATES, STATES
 from connect.polling import PollTimeout, poll_until
-from connect.rest import ConnectClient, ConnectError, ConnectorAlreadyExists, LiveConnector
+from connect.rest import LEADER_FORWARD_FAILED, ConnectClient, ConnectError, ConnectorAlreadyExists, LiveConnector
 from providers.connect_access import (
     LocalRuntimeGone,
     best_effort_client,
@@ -59,6 +59,7 @@ POLL_SECONDS = 0.5
 FAILED_CONFIRM_SECONDS = 3.0
 HEALTHY_CONFIRM_SECONDS = 10.0
 ZERO_TASKS_GRACE_SECONDS = 5.0
+TASKS_LISTED_GRACE_SECONDS = 15.0
 # What a worker raises when it starts a task while the connector has more task configs than tasks.max.
 TOO_MANY_TASKS = "TooManyTasksException"
 # Connect's validation reports a value it could not parse a second time as "Invalid value null".
@@ -379,9 +380,12 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
             and settled
             and all(task.get("state") == wanted for task in tasks)
         )
-        if done and expected_tasks is None and state == "running" and len(tasks) < tasks_max:
-            # Each task reports its own status once it runs: the first may be RUNNING before the
-            # others are listed at all. Only the task configs say how many there are.
+        # Each task reports its own status once it runs: the first may be RUNNING before the others
+        # are listed at all, and only the task configs say how many there are. A worker that just
+        # joined may never list some (its view of the status topic): after a grace period, what it
+        # lists is taken as it is.
+        unlisted_possible = expected_tasks is None and state == "running" and len(tasks) < tasks_max
+        if done and unlisted_possible and now - started < TASKS_LISTED_GRACE_SECONDS:
             done = len(tasks) >= len(client.task_configs(name) or [])
         return done
 
@@ -406,7 +410,13 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
 def _task_failed(task: Mapping[str, Any], task_count_check_stale: bool) -> bool:
     if task.get("state") != "FAILED":
         return False
-    return not (task_count_check_stale and TOO_MANY_TASKS in str(task.get("trace", "")))
+    trace = str(task.get("trace", ""))
+    if LEADER_FORWARD_FAILED in trace.lower():
+        # Its start needed the group's leader (exactly-once fencing) while the leader was gone; the
+        # workers' restart supervisor starts it again. Not RUNNING either: the wait goes on, to
+        # the deadline if it never heals.
+        return False
+    return not (task_count_check_stale and TOO_MANY_TASKS in trace)
 
 
 def _create_or_adopt(client: ConnectClient, props: Mapping[str, Any]) -> None:

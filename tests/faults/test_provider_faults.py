@@ -18,13 +18,15 @@ from tests.faults.streams import Outcome, record_outcome
 pytestmark = pytest.mark.runtime
 
 STACK = "faults"
-REST = {"connectorDeadlineSeconds": 120, "restTimeoutSeconds": 2, "restDeadlineSeconds": 8}
+# The default REST timeouts, and the short ones the frozen worker is tried with (so that it fails fast).
+DEFAULT_REST = {"connectorDeadlineSeconds": 120}
+SHORT_REST = {**DEFAULT_REST, "restTimeoutSeconds": 2, "restDeadlineSeconds": 8}
 
 
 @pytest.fixture(scope="module")
 def project(runtime: LocalRuntime, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     project = copy_project(runtime, tmp_path_factory.mktemp("faults"), STACK)
-    project.set_config(STACK, "connect", REST)
+    project.set_config(STACK, "connect", DEFAULT_REST)
     project.up(STACK)
     yield project
     project.cli.run("destroy", "--stack", STACK, "--yes", check=False)
@@ -42,6 +44,7 @@ def test_frozen_worker_fails_up_within_the_deadline_then_up_converges(project: P
     target = state.workers[0]
     assert target.pid
     edit_tasks_max(project, "orders", 3)
+    project.set_config(STACK, "connect", SHORT_REST)
 
     os.kill(target.pid, signal.SIGSTOP)  # the JVM accepts connections but answers nothing
     started = time.monotonic()
@@ -62,6 +65,8 @@ def test_frozen_worker_fails_up_within_the_deadline_then_up_converges(project: P
     assert names == {"checkpoints", "events", "heartbeats", "orders"}
 
     runtime.wait_for_worker(state, target)
+    # Back to the default timeouts: 2 s per call is for failing fast, not for a loaded machine.
+    project.set_config(STACK, "connect", DEFAULT_REST)
     recovered_at = time.monotonic()
     mark = project.log.mark()
     converged = project.up(STACK)
@@ -94,7 +99,7 @@ def test_frozen_worker_fails_up_within_the_deadline_then_up_converges(project: P
 def test_up_succeeds_through_a_worker_joining_the_group(project: Project, runtime: LocalRuntime) -> None:
     # The stack talks to a worker that is only starting: refused connections, then Jetty's 404
     # until its REST resources exist, while the group rebalances to take it in.
-    project.set_config(STACK, "connect", {"connectorDeadlineSeconds": 120})  # default REST timeouts
+    project.set_config(STACK, "connect", DEFAULT_REST)
     joining = runtime.add_worker(wait=False)
     log = ConnectLog(runtime.state())
     mark = log.mark()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from providers import connector
 from providers.connector import FAILED_CONFIRM_SECONDS, POLL_SECONDS, ConnectorStateError, _converge
 from tests.unit.test_rest_client import ScriptedConnect, client, json_answer
 
@@ -84,3 +85,30 @@ def test_without_an_expected_count_every_task_config_must_be_listed_before_it_co
         f"/connectors/{NAME}/tasks",
         f"/connectors/{NAME}/status",
     ]
+
+
+def test_tasks_a_joining_worker_never_lists_are_given_up_on_after_the_grace_period(
+    connect: ScriptedConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connector, "TASKS_LISTED_GRACE_SECONDS", 1.0)
+    three = {**props(), "config": {"connector.class": "MirrorSourceConnector", "tasks.max": "3"}}
+    task_configs = [{"id": {"connector": NAME, "task": task}, "config": {}} for task in (0, 1, 2)]
+    connect.answers = [
+        answer for _ in range(4) for answer in (json_answer(200, status("RUNNING")), json_answer(200, task_configs))
+    ]
+    connect.answers += [json_answer(200, status("RUNNING"))] * 4
+    with client(connect) as connect_client:
+        outputs = _converge(connect_client, three, expected_tasks=None)
+    assert outputs["task_count"] == 1
+
+
+def test_a_task_that_could_not_reach_the_leader_is_waited_for_not_failed(connect: ScriptedConnect) -> None:
+    unreachable = (
+        "org.apache.kafka.connect.runtime.rest.errors.ConnectRestException: IO Error trying to forward REST "
+        "request: java.net.SocketTimeoutException: Connect Timeout"
+    )
+    connect.answers = [json_answer(200, status("FAILED", unreachable))] * STALE_ANSWERS
+    connect.answers += [json_answer(200, status("RUNNING"))] * 3
+    with client(connect) as connect_client:
+        outputs = _converge(connect_client, props(), expected_tasks=None)
+    assert outputs["tasks"][0]["state"] == "RUNNING"
