@@ -43,12 +43,17 @@ class NetworkSettings:
         herder stuck "flushing updates to the status topic" while the rollout replaced the other
         worker). An address set explicitly stays.
         """
-        return "02:00:" + ":".join(f"{byte:02x}" for byte in ipaddress.ip_address(self.gateway).packed)
+        return fixed_bridge_mac(self.gateway)
 
     @property
     def first_service_ip(self) -> str:
         """The `kubernetes` Service's ClusterIP, which the API server's certificate must name."""
         return str(next(ipaddress.ip_network(self.service_cidr).hosts()))
+
+
+def fixed_bridge_mac(gateway: str) -> str:
+    """A locally administered MAC made of the gateway's IPv4 bytes: one per subnet, never a port's."""
+    return "02:00:" + ":".join(f"{byte:02x}" for byte in ipaddress.ip_address(gateway).packed)
 
 
 def owner_alias(folder: str) -> str:
@@ -67,46 +72,46 @@ def delete(settings: NetworkSettings, owner: str) -> list[str]:
     """Delete both links if they are ours; return what was deleted. (Pods' veths go with their netns.)"""
     deleted = owned_links(settings, owner)
     for name in deleted:
-        _ip("link", "delete", "dev", name)
+        run_ip("link", "delete", "dev", name)
     return deleted
 
 
 def owned_links(settings: NetworkSettings, owner: str) -> list[str]:
     """Which of the two links exist and are ours."""
-    return [name for name in (settings.interface, settings.bridge) if (_link(name) or {}).get("ifalias") == owner]
+    return [name for name in (settings.interface, settings.bridge) if (link_info(name) or {}).get("ifalias") == owner]
 
 
 def _ensure_link(name: str, kind: str, owner: str, address: str, mac: str | None = None) -> None:
-    link = _link(name)
+    link = link_info(name)
     if link is None:
         try:
-            _ip("link", "add", name, "type", kind)
+            run_ip("link", "add", name, "type", kind)
         except RuntimeError as error:
             if kind != "dummy" or "Unknown device type" not in str(error):
                 raise
             # This machine kind's kernel has no dummy driver: a bridge without ports holds an
             # address just as well, and forwards nothing.
-            _ip("link", "add", name, "type", "bridge")
-        _ip("link", "set", "dev", name, "alias", owner)
+            run_ip("link", "add", name, "type", "bridge")
+        run_ip("link", "set", "dev", name, "alias", owner)
         # No IPv6 link-local address, hence no neighbour discovery chatter on our links.
-        _ip("link", "set", "dev", name, "addrgenmode", "none")
+        run_ip("link", "set", "dev", name, "addrgenmode", "none")
     elif link.get("ifalias") != owner:
         raise RuntimeError(
             f"network interface {name} exists but is not this cluster's (alias {link.get('ifalias')!r}, "
             f"expected {owner!r}): another cluster uses it; stop that one or choose other NetworkSettings"
         )
-    if mac is not None and (_link(name) or {}).get("address") != mac:
-        _ip("link", "set", "dev", name, "address", mac)
+    if mac is not None and (link_info(name) or {}).get("address") != mac:
+        run_ip("link", "set", "dev", name, "address", mac)
     addresses = {f"{a['local']}/{a['prefixlen']}" for a in _addresses(name)}
     if address not in addresses:
-        _ip("addr", "add", address, "dev", name)
-    _ip("link", "set", "dev", name, "up")
+        run_ip("addr", "add", address, "dev", name)
+    run_ip("link", "set", "dev", name, "up")
 
 
 def _refuse_conflicts(settings: NetworkSettings) -> None:
     """Our subnets must not overlap a route of the machine's (other than our own links')."""
     ours = [ipaddress.ip_network(f"{settings.node_ip}/32"), ipaddress.ip_network(settings.pod_cidr)]
-    for route in json.loads(_ip("-j", "route", "show") or "[]"):
+    for route in json.loads(run_ip("-j", "route", "show") or "[]"):
         if route.get("dst") in (None, "default") or route.get("dev") in (settings.interface, settings.bridge):
             continue
         network = ipaddress.ip_network(route["dst"], strict=False)
@@ -118,7 +123,8 @@ def _refuse_conflicts(settings: NetworkSettings) -> None:
                 )
 
 
-def _link(name: str) -> dict[str, Any] | None:
+def link_info(name: str) -> dict[str, Any] | None:
+    """What `ip -j link show` says of one link (its "address" is the MAC), or None if it does not exist."""
     result = subprocess.run(
         ["ip", "-j", "link", "show", "dev", name], capture_output=True, text=True, timeout=IP_TIMEOUT_SECONDS
     )
@@ -129,11 +135,12 @@ def _link(name: str) -> dict[str, Any] | None:
 
 
 def _addresses(name: str) -> list[dict[str, Any]]:
-    links = json.loads(_ip("-j", "-4", "addr", "show", "dev", name) or "[]")
+    links = json.loads(run_ip("-j", "-4", "addr", "show", "dev", name) or "[]")
     return [info for link in links for info in link.get("addr_info", [])]
 
 
-def _ip(*args: str) -> str:
+def run_ip(*args: str) -> str:
+    """Run `ip` with these arguments; its output, or a RuntimeError carrying its message."""
     result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=IP_TIMEOUT_SECONDS)
     if result.returncode != 0:
         raise RuntimeError(f"`ip {' '.join(args)}` failed (exit {result.returncode}): {result.stderr.strip()}")

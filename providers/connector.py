@@ -336,7 +336,8 @@ def _converge(client: ConnectClient, props: Mapping[str, Any], expected_tasks: i
     run healthy for HEALTHY_CONFIRM_SECONDS before it counts as RUNNING, and a failure seen again
     FAILED_CONFIRM_SECONDS after the first one fails the call. Zero tasks count as settled only
     after a grace period, because a new connector starts its tasks a moment after it reports RUNNING.
-    Without an expected task count, the tasks listed must be as many as the task configs.
+    Without an expected task count, the tasks listed must be as many as the task configs, for up to
+    TASKS_LISTED_GRACE_SECONDS.
     """
     name, state = props["connector_name"], props["state"]
     wanted = CONNECT_STATES[state]

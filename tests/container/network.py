@@ -14,6 +14,7 @@ import json
 import subprocess
 from dataclasses import dataclass
 
+from localkube.network import fixed_bridge_mac
 from tests.container.podman import TEST_LABEL, PodmanError, podman
 
 IP_SECONDS = 10.0
@@ -57,6 +58,9 @@ def create_network(name: str, subnet: str) -> PodNetwork:
     [inspected] = json.loads(podman("network", "inspect", name).stdout)
     bridge = inspected["network_interface"]
     _ip("link", "add", bridge, "type", "bridge")
+    # A MAC of its own, or the bridge takes its lowest port's and a restarted container changes it
+    # under the others (localkube.network.NetworkSettings.bridge_mac says what that costs).
+    _ip("link", "set", bridge, "address", fixed_bridge_mac(gateway))
     _ip("address", "add", f"{gateway}/{network.prefixlen}", "dev", bridge)
     _ip("link", "set", bridge, "up")
     return PodNetwork(name, network, bridge)

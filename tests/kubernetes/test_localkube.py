@@ -4,10 +4,8 @@ RBAC, and the one network path pods have: to the host, on the node IP (where the
 from __future__ import annotations
 
 import ipaddress
-import json
 import socket
 import struct
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from connect import port_forward
 from connect.polling import poll_until
 from localkafka import processes
 from localkafka.runtime import LocalRuntime
-from localkube import api
+from localkube import api, network
 from localkube.cluster import LocalKube
 from localkube.identity import write_deploy_kubeconfig
 from localkube.paths import PROJECT_IMAGE, PROJECT_IMAGE_ARCHIVE, REPO_ROOT
@@ -192,23 +190,19 @@ def test_the_pods_gateway_keeps_its_mac_when_a_port_with_a_lower_one_comes_and_g
     """
     bridge, expected = kube.network.bridge, kube.network.bridge_mac
     assert _mac(bridge) == expected
-    _ip("link", "add", "mm2kube-tv0", "type", "veth", "peer", "name", "mm2kube-tp0")
+    network.run_ip("link", "add", "mm2kube-tv0", "type", "veth", "peer", "name", "mm2kube-tp0")
     try:
-        _ip("link", "set", "dev", "mm2kube-tv0", "address", "00:00:00:00:00:01")
-        _ip("link", "set", "dev", "mm2kube-tv0", "master", bridge)
-        _ip("link", "set", "dev", "mm2kube-tv0", "up")
+        network.run_ip("link", "set", "dev", "mm2kube-tv0", "address", "00:00:00:00:00:01")
+        network.run_ip("link", "set", "dev", "mm2kube-tv0", "master", bridge)
+        network.run_ip("link", "set", "dev", "mm2kube-tv0", "up")
         assert _mac(bridge) == expected, "the bridge took the MAC of a port that joined"
     finally:
-        _ip("link", "delete", "dev", "mm2kube-tv0")
+        network.run_ip("link", "delete", "dev", "mm2kube-tv0")
     assert _mac(bridge) == expected, "the bridge changed its MAC when a port left"
 
 
 def _mac(link: str) -> str:
-    return str(json.loads(_ip("-j", "link", "show", "dev", link))[0]["address"])
-
-
-def _ip(*args: str) -> str:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=15, check=True).stdout
+    return str((network.link_info(link) or {}).get("address"))
 
 
 def test_the_project_image_loads_into_the_node(kube: LocalKube, cluster: KubeCluster, core: Any) -> None:
